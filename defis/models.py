@@ -1,0 +1,67 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.modelfields import PhoneNumberField
+
+
+class User(AbstractUser):
+    """An account: a member of the Défis team, a coordinator or an administrator.
+
+    The role is not stored here: staff are `is_staff`, a coordinator has a
+    `trainees.Coordinator` profile (see defis.permissions).
+    """
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            # Password reset goes by email: one address, one account.
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=~Q(email=""),
+                name="user_email_unique_when_set",
+                violation_error_message=_("Another account already uses this email address."),
+            ),
+        ]
+
+    def __str__(self):
+        return self.get_full_name() or self.username
+
+
+class AssociationQuerySet(models.QuerySet):
+    def current(self) -> "Association":
+        """The association's identity; an unsaved blank one before it is entered."""
+        return self.first() or Association()
+
+
+class Association(models.Model):
+    """Défis' own identity, printed on documents and shown to users. One row only."""
+
+    singleton = models.BooleanField(default=True, editable=False, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    street = models.CharField(_("street address"), max_length=200)
+    postal_code = models.CharField(_("postal code"), max_length=10)
+    town = models.CharField(_("town"), max_length=100)
+    phone = PhoneNumberField(_("phone"), blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    website = models.URLField(_("website"), blank=True)
+    director = models.CharField(_("director"), max_length=200, blank=True)
+
+    objects = AssociationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("association identity")
+        verbose_name_plural = _("association identity")
+        constraints = [
+            models.CheckConstraint(condition=Q(singleton=True), name="association_single_row"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def address_lines(self) -> list[str]:
+        return [line for line in (self.street, f"{self.postal_code} {self.town}".strip()) if line]

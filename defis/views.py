@@ -1,0 +1,67 @@
+from django.contrib.auth.decorators import login_not_required
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Count, Max, Q
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from defis.models import Association, User
+from defis.permissions import Role, role_of, staff_required
+from trainees.models import Territory, TrainingBody
+
+
+def home(request):
+    """Send each user to the page of their role."""
+    role = role_of(request.user)
+    if role is Role.STAFF:
+        return redirect("dashboard")
+    if role is Role.COORDINATOR:
+        return redirect("trainees:portal")
+    return render(request, "defis/no_role.html", {"association": Association.objects.current()})
+
+
+@staff_required
+def dashboard(request):
+    training_bodies = (
+        TrainingBody.objects.visible_to(request.user)
+        .select_related("territory")
+        .annotate(
+            coordinator_count=Count("coordinators", filter=Q(coordinators__user__is_active=True)),
+            last_coordinator_login=Max("coordinators__user__last_login"),
+        )
+        .order_by("territory__name", "name")
+    )
+    territories = Territory.objects.annotate(
+        training_body_count=Count("training_bodies", filter=Q(training_bodies__active=True)),
+    )
+    figures = User.objects.filter(is_active=True).aggregate(
+        staff_count=Count("id", filter=Q(is_staff=True, coordinator__isnull=True)),
+        coordinator_count=Count("id", filter=Q(coordinator__isnull=False)),
+    )
+    context = {
+        "training_bodies": training_bodies,
+        "territories": territories,
+        "active_training_body_count": sum(t.training_body_count for t in territories),
+        **figures,
+    }
+    return render(request, "defis/dashboard.html", context)
+
+
+@login_not_required
+def privacy_notice(request):
+    return render(request, "defis/privacy.html", {"association": Association.objects.current()})
+
+
+@login_not_required
+@require_GET
+@never_cache
+@transaction.non_atomic_requests
+def healthz(request):
+    """200 once the database answers; 503 otherwise, for the load balancer."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        return HttpResponse("database unavailable\n", status=503, content_type="text/plain")
+    return HttpResponse("ok\n", content_type="text/plain")

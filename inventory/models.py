@@ -1,0 +1,1 @@
+"""Donors, donations, laptops and their lifecycle: built in the inventory issue."""

@@ -1,0 +1,1 @@
+"""Requests, loans, agreements, the fee ledger and budget envelopes: built in later issues."""

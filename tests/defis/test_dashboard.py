@@ -1,0 +1,40 @@
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from tests.factories import CoordinatorFactory, TrainingBodyFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_shows_real_figures(client, alice, bob, charlie, agora, askoria):
+    TrainingBodyFactory(short_name="IBEP", name="IBEP", active=False)
+    client.force_login(alice)
+    response = client.get(reverse("dashboard"))
+    page = response.content.decode()
+    assert response.context["active_training_body_count"] == 2
+    assert response.context["coordinator_count"] == 2
+    assert response.context["staff_count"] == 1
+    assert '<div class="figure" data-figure="training-bodies">2</div>' in page
+    assert "IBEP" in page and "inactif" in page
+    rows = {body.short_name: body for body in response.context["training_bodies"]}
+    assert rows["Agora"].coordinator_count == 1
+    assert rows["IBEP"].coordinator_count == 0
+
+
+def _queries_for_dashboard(client):
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("dashboard")).status_code == 200
+    return len(queries)
+
+
+def test_its_query_count_does_not_grow_with_training_bodies(client, alice):
+    client.force_login(alice)
+    TrainingBodyFactory.create_batch(3)
+    few = _queries_for_dashboard(client)
+    for body in TrainingBodyFactory.create_batch(20):
+        CoordinatorFactory(training_body=body)
+    # session, user, coordinator profile, savepoints of the atomic request, then:
+    # the training bodies, the territories and the account figures.
+    assert _queries_for_dashboard(client) == few

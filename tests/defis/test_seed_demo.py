@@ -1,0 +1,94 @@
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import CommandError, call_command
+from django.test import override_settings
+from django.urls import reverse
+
+from defis.models import Association, User
+from defis.permissions import STAFF_GROUP_NAME, Role, role_of
+from trainees.models import Coordinator, Territory, TrainingBody
+
+pytestmark = pytest.mark.django_db
+
+COUNTED = (Association, User, Territory, TrainingBody, Coordinator, Group)
+
+
+def _counts():
+    return {model.__name__: model.objects.count() for model in COUNTED}
+
+
+def test_it_gives_the_same_counts_when_run_twice():
+    call_command("seed_demo", stdout=None)
+    first = _counts()
+    call_command("seed_demo")
+    assert _counts() == first
+    assert first == {
+        "Association": 1,
+        "User": 4,
+        "Territory": 3,
+        "TrainingBody": 7,
+        "Coordinator": 2,
+        "Group": 1,
+    }
+
+
+def test_it_creates_the_seven_partners_of_the_article():
+    call_command("seed_demo")
+    assert sorted(TrainingBody.objects.values_list("name", flat=True)) == [
+        "AFPA",
+        "AMISEP",
+        "ASKORIA",
+        "Agora Services",
+        "CLPS",
+        "IBEP",
+        "Sauvegarde 56",
+    ]
+    assert sorted(Territory.objects.values_list("name", flat=True)) == [
+        "Pays d'Auray",
+        "Pays de Lorient",
+        "Pays de Vannes",
+    ]
+
+
+def test_it_records_the_association_identity_of_the_article():
+    call_command("seed_demo")
+    association = Association.objects.current()
+    assert association.name == "Association Défis"
+    assert association.address_lines == ["8 rue du Général Leclerc", "56600 Lanester"]
+    assert association.phone.as_national == "02 97 76 34 91"
+    assert association.website == "https://www.defis.info"
+
+
+def test_it_creates_the_four_demo_accounts_with_their_roles(client):
+    call_command("seed_demo")
+    users = {user.username: user for user in User.objects.all()}
+    assert users["admin"].is_superuser
+    assert role_of(users["equipe"]) is Role.STAFF
+    assert not users["equipe"].is_superuser
+    assert users["equipe"].groups.filter(name=STAFF_GROUP_NAME).exists()
+    assert users["agora"].coordinator.training_body.name == "Agora Services"
+    assert users["askoria"].coordinator.training_body.name == "ASKORIA"
+    assert not users["agora"].is_staff and not users["askoria"].is_staff
+    for username in users:
+        response = client.post(reverse("login"), {"username": username, "password": "defis-demo"})
+        assert response.status_code == 302, username
+        client.post(reverse("logout"))
+
+
+def test_it_restores_a_demo_account_that_was_changed():
+    call_command("seed_demo")
+    agora = User.objects.get(username="agora")
+    agora.is_active = False
+    agora.set_password("something else entirely")
+    agora.save()
+    call_command("seed_demo")
+    agora.refresh_from_db()
+    assert agora.is_active
+    assert agora.check_password("defis-demo")
+
+
+@override_settings(DEFIS_DEMO_DATA_ALLOWED=False)
+def test_it_refuses_to_create_demo_accounts_in_production():
+    with pytest.raises(CommandError, match="DJANGO_ALLOW_DEMO_DATA"):
+        call_command("seed_demo")
+    assert User.objects.count() == 0
