@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from defis.models import Association, User
 
-admin.site.site_header = _("Défis: laptop loans administration")
+admin.site.site_header = _("Défis · administration")
 admin.site.site_title = _("Défis administration")
 admin.site.index_title = _("Bulk edits, imports and exports")
 admin.site.site_url = "/"

@@ -42,7 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
-    "axes",
+    "defis.apps.LoginThrottlingConfig",  # django-axes
     "bootstrap",
     "crispy_forms",
     "crispy_bootstrap5",
