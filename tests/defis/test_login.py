@@ -128,3 +128,13 @@ def test_it_switches_to_english_and_back(client):
 def test_it_speaks_french_to_a_browser_set_to_english(client):
     response = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
     assert 'lang="fr"' in response.content.decode()
+
+
+def test_it_ends_the_session_of_a_deactivated_account(client, bob):
+    client.force_login(bob)
+    assert client.get(reverse("trainees:portal")).status_code == 200
+    bob.is_active = False
+    bob.save()
+    response = client.get(reverse("trainees:portal"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
