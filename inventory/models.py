@@ -1,1 +1,1 @@
-"""Donors, donations, laptops and their lifecycle: built in the inventory issue."""
+"""Donors, donations, laptops and their lifecycle, data-wipe records, repairs."""

@@ -1,1 +1,1 @@
-"""Requests, loans, agreements, the fee ledger and budget envelopes: built in later issues."""
+"""Requests, loans, agreements, returns, the fee ledger and budget envelopes."""

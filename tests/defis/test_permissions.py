@@ -17,7 +17,7 @@ from trainees.models import Coordinator, TrainingBody
 pytestmark = pytest.mark.django_db
 
 
-def test_it_gives_each_user_a_role(alice, bob, root, django_user_model):
+def test_it_gives_each_user_a_role(alice, bob, root):
     from django.contrib.auth.models import AnonymousUser
 
     assert role_of(alice) is Role.STAFF
@@ -75,7 +75,7 @@ def test_it_gives_the_staff_group_the_permissions_of_the_domain_apps():
     assert ("auth", "change_group") not in codenames
 
 
-def test_it_restores_the_staff_group_when_it_drifts(settings):
+def test_it_restores_the_staff_group_when_it_drifts():
     group = Group.objects.get(name=STAFF_GROUP_NAME)
     group.permissions.add(Permission.objects.get(codename="change_user"))
     group.permissions.remove(Permission.objects.get(codename="view_trainingbody"))
