@@ -1,5 +1,5 @@
 from django.contrib.auth.models import AbstractUser
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
@@ -65,3 +65,43 @@ class Association(models.Model):
     @property
     def address_lines(self) -> list[str]:
         return [line for line in (self.street, f"{self.postal_code} {self.town}".strip()) if line]
+
+
+class CounterQuerySet(models.QuerySet):
+    def take(self, name: str, count: int = 1) -> list[int]:
+        """Reserve `count` consecutive numbers of the counter `name` and return them.
+
+        The counter row is locked until the surrounding transaction ends, so two requests
+        numbering at the same time wait for each other instead of taking the same numbers.
+        Must run inside a transaction.
+        """
+        if count < 1:
+            return []
+        try:
+            # The row is created on first use; when two transactions create it at once, the
+            # unique name makes the second fail, and it then finds the first one's row.
+            with transaction.atomic():
+                self.get_or_create(name=name)
+        except IntegrityError:
+            pass
+        counter = self.select_for_update().get(name=name)
+        first = counter.value + 1
+        counter.value += count
+        counter.save(update_fields=["value"])
+        return list(range(first, first + count))
+
+
+class Counter(models.Model):
+    """A named sequence for human-readable numbers (asset tags, loan numbers)."""
+
+    name = models.CharField(max_length=50, unique=True)
+    value = models.PositiveIntegerField(default=0)
+
+    objects = CounterQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("counter")
+        verbose_name_plural = _("counters")
+
+    def __str__(self):
+        return f"{self.name}: {self.value}"

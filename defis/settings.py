@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "phonenumber_field",
+    "django_filters",
+    "import_export",
 ]
 
 MIDDLEWARE = [
@@ -210,3 +212,8 @@ DEFIS_DEMO_PASSWORD = "defis-demo"
 # seed_demo creates accounts with that published password: allowed in development only,
 # unless explicitly asked for (a demonstration server).
 DEFIS_DEMO_DATA_ALLOWED = env_bool("DJANGO_ALLOW_DEMO_DATA", default=DEBUG)
+
+# django-import-export: an import runs in one transaction, so a file with a bad row
+# imports nothing.
+IMPORT_EXPORT_USE_TRANSACTIONS = True
+IMPORT_EXPORT_SKIP_ADMIN_LOG = False

@@ -15,5 +15,6 @@ urlpatterns = [
     # The language can be chosen before logging in, from the login page.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("", include("trainees.urls")),
+    path("inventory/", include("inventory.urls")),
     path("admin/", admin.site.urls),
 ]

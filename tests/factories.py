@@ -1,10 +1,15 @@
 """factory_boy factories. Roles are built the way the application builds them."""
 
+from decimal import Decimal
+
 import factory
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from defis.models import User
 from defis.permissions import STAFF_GROUP_NAME
+from inventory import services
+from inventory.models import Donation, Donor, Laptop, Location, WipeRecord
 from trainees.models import Coordinator, Territory, TrainingBody
 
 PASSWORD = "correct horse battery staple"
@@ -64,3 +69,72 @@ class CoordinatorFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     training_body = factory.SubFactory(TrainingBodyFactory)
+
+
+class DonorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Donor
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Entreprise {n}")
+    kind = Donor.Kind.COMPANY
+
+
+class DonationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Donation
+
+    donor = factory.SubFactory(DonorFactory)
+    received_on = factory.LazyFunction(timezone.localdate)
+    laptops_announced = 1
+
+
+class LocationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Location
+        django_get_or_create = ("name",)
+
+    name = "Atelier de Lanester"
+
+
+def make_laptop(*, by=None, status=Laptop.Status.INTAKE, **fields) -> Laptop:
+    """A laptop registered at intake and moved to `status` the way staff would move it,
+    through the services (wiping it when the way goes through "ready")."""
+    by = by or StaffFactory()
+    fields.setdefault("brand", "Lenovo")
+    fields.setdefault("model", "ThinkPad T480")
+    fields.setdefault("grade", Laptop.Grade.B)
+    fields.setdefault("operating_system", Laptop.OperatingSystem.LINUX_MINT)
+    fields.setdefault("replacement_value", Decimal("250.00"))
+    (laptop,) = services.laptops_register(laptops=[Laptop(**fields)], by=by)
+    path = {
+        Laptop.Status.INTAKE: [],
+        Laptop.Status.REFURBISHING: ["refurbishing"],
+        Laptop.Status.IN_REPAIR: ["in_repair"],
+        Laptop.Status.READY: ["refurbishing", "wipe", "ready"],
+        Laptop.Status.RESERVED: ["refurbishing", "wipe", "ready", "reserved"],
+        Laptop.Status.ON_LOAN: ["refurbishing", "wipe", "ready", "reserved", "on_loan"],
+        Laptop.Status.RETURNED: [
+            "refurbishing", "wipe", "ready", "reserved", "on_loan", "returned"
+        ],
+        Laptop.Status.LOST: ["refurbishing", "wipe", "ready", "reserved", "on_loan", "lost"],
+        Laptop.Status.STOLEN: ["refurbishing", "wipe", "ready", "reserved", "on_loan", "stolen"],
+        Laptop.Status.RETIRED: ["retired"],
+    }[status]
+    for step in path:
+        if step == "wipe":
+            wipe(laptop, by=by)
+        elif step == "retired":
+            services.laptop_retire(laptop=laptop, reason="recycled", by=by)
+        else:
+            services.laptop_change_status(laptop=laptop, to_status=step, by=by)
+    laptop.refresh_from_db()
+    return laptop
+
+
+def wipe(laptop, *, by=None, verified=True, **fields):
+    fields.setdefault("wiped_on", timezone.localdate())
+    fields.setdefault("method", WipeRecord.Method.NWIPE_ZERO)
+    return services.wipe_record(
+        laptop=laptop, operator=by or StaffFactory(), verified=verified, **fields
+    )
