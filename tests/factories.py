@@ -115,7 +115,12 @@ def make_laptop(*, by=None, status=Laptop.Status.INTAKE, **fields) -> Laptop:
         Laptop.Status.RESERVED: ["refurbishing", "wipe", "ready", "reserved"],
         Laptop.Status.ON_LOAN: ["refurbishing", "wipe", "ready", "reserved", "on_loan"],
         Laptop.Status.RETURNED: [
-            "refurbishing", "wipe", "ready", "reserved", "on_loan", "returned"
+            "refurbishing",
+            "wipe",
+            "ready",
+            "reserved",
+            "on_loan",
+            "returned",
         ],
         Laptop.Status.LOST: ["refurbishing", "wipe", "ready", "reserved", "on_loan", "lost"],
         Laptop.Status.STOLEN: ["refurbishing", "wipe", "ready", "reserved", "on_loan", "stolen"],

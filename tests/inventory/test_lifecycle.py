@@ -70,9 +70,7 @@ def test_it_makes_every_allowed_move_and_writes_a_history_row(alice, from_status
     assert (last.from_status, last.to_status, last.changed_by) == (from_status, to_status, alice)
 
 
-@pytest.mark.parametrize(
-    ("from_status", "to_status"), [m for m in ALL_MOVES if m not in ALLOWED]
-)
+@pytest.mark.parametrize(("from_status", "to_status"), [m for m in ALL_MOVES if m not in ALLOWED])
 def test_it_refuses_every_forbidden_move_and_changes_nothing(alice, from_status, to_status):
     laptop = make_laptop(status=from_status, by=alice)
     rows_before = laptop.status_changes.count()

@@ -5,6 +5,7 @@ from django.db import transaction
 
 from defis.models import Association, User
 from defis.permissions import STAFF_GROUP_NAME
+from inventory.demo import seed_inventory
 from trainees.demo import seed_training_bodies
 from trainees.models import Coordinator
 
@@ -40,7 +41,10 @@ class Command(BaseCommand):
             Association.objects.update_or_create(singleton=True, defaults=ASSOCIATION)
             bodies = seed_training_bodies()
             self._seed_accounts(bodies)
+            laptops = seed_inventory(by=User.objects.get(username="equipe"))
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
+        if laptops:
+            self.stdout.write(f"  {laptops} demo laptops added to the inventory.")
         for username, (_first, _last, kind, body, _title) in DEMO_ACCOUNTS.items():
             where = f", {bodies[body].name}" if body else ""
             self.stdout.write(f"  {username:<8} / {settings.DEFIS_DEMO_PASSWORD}  ({kind}{where})")
