@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET
 
 from defis.models import Association, User
 from defis.permissions import Role, role_of, staff_required
+from inventory.models import Laptop
 from trainees.models import Territory, TrainingBody
 
 
@@ -39,7 +40,20 @@ def dashboard(request):
         staff_count=Count("id", filter=Q(is_staff=True, coordinator__isnull=True)),
         coordinator_count=Count("id", filter=Q(coordinator__isnull=False)),
     )
+    laptop_counts = dict(Laptop.objects.order_by().values_list("status").annotate(n=Count("id")))
     context = {
+        "laptop_figures": [
+            (status, Laptop.Status(status).label, laptop_counts.get(status, 0))
+            for status in (
+                Laptop.Status.READY,
+                Laptop.Status.ON_LOAN,
+                Laptop.Status.RESERVED,
+                Laptop.Status.INTAKE,
+                Laptop.Status.REFURBISHING,
+                Laptop.Status.IN_REPAIR,
+                Laptop.Status.RETURNED,
+            )
+        ],
         "training_bodies": training_bodies,
         "territories": territories,
         "active_training_body_count": sum(t.training_body_count for t in territories),

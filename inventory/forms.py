@@ -222,6 +222,13 @@ class BulkForm(forms.Form):
         error_messages={"required": _("Tick at least one laptop.")},
     )
     action = forms.ChoiceField(label=_("With the laptops ticked"))
+    skip = forms.IntegerField(
+        label=_("Labels already used on the sheet"),
+        required=False,
+        min_value=0,
+        max_value=23,
+        initial=0,
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -121,9 +121,8 @@ def _last_came_in(laptop: Laptop) -> LaptopStatusChange | None:
     )
 
 
-def _check_wiped_since_it_came_in(laptop: Laptop) -> None:
-    """The wipe rule: a laptop becomes ready only after a verified wipe recorded since it
-    last came in (from a donor, or back from a trainee)."""
+def wipe_is_pending(laptop: Laptop) -> bool:
+    """True while the laptop has no verified wipe recorded since it last came in."""
     came_in = _last_came_in(laptop)
     wipes = laptop.wipes.filter(verified=True)
     if came_in is not None:
@@ -131,8 +130,15 @@ def _check_wiped_since_it_came_in(laptop: Laptop) -> None:
             recorded_at__gte=came_in.changed_at,
             wiped_on__gte=timezone.localdate(came_in.changed_at),
         )
-    if wipes.exists():
+    return not wipes.exists()
+
+
+def _check_wiped_since_it_came_in(laptop: Laptop) -> None:
+    """The wipe rule: a laptop becomes ready only after a verified wipe recorded since it
+    last came in (from a donor, or back from a trainee)."""
+    if not wipe_is_pending(laptop):
         return
+    came_in = _last_came_in(laptop)
     if came_in is not None and came_in.to_status == Status.RETURNED:
         message = _(
             "%(tag)s cannot be ready to lend: no verified data wipe has been recorded since "

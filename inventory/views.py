@@ -111,7 +111,10 @@ def laptops_bulk(request):
     laptops = sorted(form.cleaned_data["laptops"], key=lambda laptop: laptop.asset_tag)
     action = form.cleaned_data["action"]
     if action == BulkForm.LABELS:
-        query = urlencode([("laptop", laptop.pk) for laptop in laptops])
+        pairs = [("laptop", laptop.pk) for laptop in laptops]
+        if form.cleaned_data["skip"]:
+            pairs.append(("skip", form.cleaned_data["skip"]))
+        query = urlencode(pairs)
         return redirect(f"{reverse('inventory:labels')}?{query}")
     try:
         services.laptops_change_status(laptops=laptops, to_status=action, by=request.user)
@@ -141,6 +144,7 @@ def laptop_detail(request, pk):
         "wipes": laptop.wipes.select_related("operator"),
         "repairs": laptop.repairs.select_related("repaired_by"),
         "moves": [(status, MOVE_ACTIONS[status]) for status in laptop.workshop_moves()],
+        "wipe_pending": laptop.is_in_workshop and services.wipe_is_pending(laptop),
     }
     return render(request, "inventory/laptop_detail.html", context)
 

@@ -3,7 +3,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.factories import CoordinatorFactory, TrainingBodyFactory
+from inventory.models import Laptop
+from tests.factories import CoordinatorFactory, TrainingBodyFactory, make_laptop
 
 pytestmark = pytest.mark.django_db
 
@@ -38,3 +39,14 @@ def test_its_query_count_does_not_grow_with_training_bodies(client, alice):
     # session, user, coordinator profile, savepoints of the atomic request, then:
     # the training bodies, the territories and the account figures.
     assert _queries_for_dashboard(client) == few
+
+
+def test_it_counts_the_laptops_by_status(client, alice):
+    make_laptop(by=alice, status=Laptop.Status.READY)
+    make_laptop(by=alice, status=Laptop.Status.READY)
+    make_laptop(by=alice, status=Laptop.Status.IN_REPAIR)
+    client.force_login(alice)
+    response = client.get(reverse("dashboard"))
+    figures = {status: count for status, _label, count in response.context["laptop_figures"]}
+    assert figures["ready"] == 2 and figures["in_repair"] == 1 and figures["on_loan"] == 0
+    assert 'href="/inventory/laptops/?status=ready"' in response.content.decode()

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from inventory.models import Donation, Laptop, Repair, WipeRecord
-from tests.factories import DonorFactory, LocationFactory, make_laptop
+from tests.factories import DonorFactory, LocationFactory, make_laptop, wipe
 
 Status = Laptop.Status
 
@@ -163,6 +163,13 @@ def test_the_laptop_page_offers_only_the_moves_allowed_now(staff_client, alice):
     html = response.content.decode()
     assert reverse("inventory:laptop_retire", args=[on_loan.pk]) not in html
     assert reverse("inventory:wipe_add", args=[on_loan.pk]) not in html
+
+
+def test_the_page_says_when_a_wipe_is_still_needed(staff_client, alice):
+    laptop = make_laptop(by=alice, status=Status.RETURNED)
+    assert "data-wipe-pending" in staff_client.get(laptop.get_absolute_url()).content.decode()
+    wipe(laptop, by=alice)
+    assert "data-wipe-pending" not in staff_client.get(laptop.get_absolute_url()).content.decode()
 
 
 def test_a_move_from_the_page_changes_the_status_and_writes_history(staff_client, alice):
@@ -326,6 +333,18 @@ def test_bulk_labels_redirect_to_the_pdf_with_the_ticked_laptops(staff_client, a
     assert response["Location"] == (
         f"{reverse('inventory:labels')}?laptop={first.pk}&laptop={second.pk}"
     )
+
+
+def test_bulk_labels_can_start_further_down_a_used_sheet(staff_client, alice):
+    laptop = make_laptop(by=alice)
+    url = reverse("inventory:laptops_bulk")
+    response = staff_client.post(url, {"laptops": [laptop.pk], "action": "labels", "skip": "5"})
+    assert response["Location"] == f"{reverse('inventory:labels')}?laptop={laptop.pk}&skip=5"
+    response = staff_client.post(
+        url, {"laptops": [laptop.pk], "action": "labels", "skip": "24"}, follow=True
+    )
+    assert response.redirect_chain[0][0] == reverse("inventory:laptops")
+    assert "inférieure ou égale à 23" in messages_of(response)[0]
 
 
 def test_bulk_move_is_all_or_nothing(staff_client, alice):
