@@ -1,16 +1,34 @@
+import itertools
+
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 from django.urls import reverse
+from django.utils import timezone
 
 from defis.models import Association, User
 from defis.permissions import STAFF_GROUP_NAME, Role, role_of
+from inventory import services
+from inventory.models import Donation, Donor, Laptop, LaptopStatusChange, Repair, WipeRecord
 from trainees.models import Coordinator, Territory, TrainingBody
 
 pytestmark = pytest.mark.django_db
 
-COUNTED = (Association, User, Territory, TrainingBody, Coordinator, Group)
+COUNTED = (
+    Association,
+    User,
+    Territory,
+    TrainingBody,
+    Coordinator,
+    Group,
+    Donor,
+    Donation,
+    Laptop,
+    LaptopStatusChange,
+    WipeRecord,
+    Repair,
+)
 
 
 def _counts():
@@ -22,7 +40,7 @@ def test_it_gives_the_same_counts_when_run_twice():
     first = _counts()
     call_command("seed_demo")
     assert _counts() == first
-    assert first == {
+    assert {name: first[name] for name in list(first)[:6]} == {
         "Association": 1,
         "User": 4,
         "Territory": 3,
@@ -30,6 +48,39 @@ def test_it_gives_the_same_counts_when_run_twice():
         "Coordinator": 2,
         "Group": 1,
     }
+
+
+def test_it_fills_the_inventory_with_laptops_in_every_status():
+    call_command("seed_demo")
+    laptops = Laptop.objects.all()
+    assert 90 <= laptops.count() <= 110
+    statuses = set(laptops.values_list("status", flat=True))
+    assert statuses == set(Laptop.Status.values)
+    lendable = laptops.filter(status__in=["ready", "reserved", "on_loan"]).count()
+    assert lendable > laptops.count() / 2
+    assert Donor.objects.filter(kind=Donor.Kind.LOCAL_AUTHORITY).exists()
+    assert Donor.objects.filter(kind=Donor.Kind.COMPANY).count() >= 2
+    assert Repair.objects.exists()
+    assert len(set(laptops.values_list("brand", flat=True))) >= 4
+
+
+def test_its_laptops_went_through_the_lifecycle():
+    call_command("seed_demo")
+    today = timezone.now()
+    for laptop in Laptop.objects.prefetch_related("status_changes"):
+        changes = list(laptop.status_changes.all())[::-1]
+        assert changes[0].from_status == "" and changes[0].to_status == "intake"
+        assert changes[-1].to_status == laptop.status
+        for before, after in itertools.pairwise(changes):
+            assert after.from_status == before.to_status
+            assert before.to_status in Laptop.TRANSITIONS and (
+                after.to_status in Laptop.TRANSITIONS[before.to_status]
+            )
+        assert all(change.changed_at <= today for change in changes)
+        if laptop.status == "ready":
+            assert not services.wipe_is_pending(laptop), laptop.asset_tag
+        if laptop.status == "returned":
+            assert services.wipe_is_pending(laptop), laptop.asset_tag
 
 
 def test_it_creates_the_seven_partners_of_the_article():
