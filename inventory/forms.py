@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import Donation, Donor, Laptop, Location, Repair, WipeRecord
+from .models import Donation, Donor, Laptop, Location, Repair, WipeRecord, normalise_serial
 
 SPEC_FIELDS = [
     "brand",
@@ -105,7 +105,7 @@ class BaseIntakeFormSet(forms.BaseFormSet):
             if not form.has_changed():
                 continue
             rows += 1
-            serial = (form.cleaned_data.get("serial_number") or "").strip().upper()
+            serial = normalise_serial(form.cleaned_data.get("serial_number"))
             if serial and serial in serials:
                 raise forms.ValidationError(
                     _("Rows %(first)s and %(second)s have the same serial number %(serial)s.")

@@ -23,6 +23,11 @@ def format_asset_tag(number: int) -> str:
     return f"{ASSET_TAG_PREFIX}{number:04d}"
 
 
+def normalise_serial(value) -> str:
+    """Serial numbers are compared and stored without spaces around, in capitals."""
+    return "" if value is None else str(value).strip().upper()
+
+
 class Donor(models.Model):
     """A company, local authority, association or person who gives laptops."""
 
@@ -303,7 +308,7 @@ class Laptop(models.Model):
 
     def clean(self):
         super().clean()
-        self.serial_number = self.serial_number.strip().upper()
+        self.serial_number = normalise_serial(self.serial_number)
         self.brand = self.brand.strip()
         self.model = self.model.strip()
 

@@ -29,7 +29,7 @@ from import_export.formats import base_formats
 from import_export.results import RowResult
 
 from . import services
-from .models import Donation, Laptop, Location
+from .models import Donation, Laptop, Location, normalise_serial
 
 # The header is line 1 of the file: data row n (counted from 1) is line n + 1.
 HEADER_LINES = 1
@@ -407,7 +407,7 @@ class LaptopResource(resources.ModelResource):
     def _check_serial_once_in_file(self, instance, errors) -> None:
         """Two rows with one serial: the second is refused, naming the first's line. (The
         database check would also refuse it, but as if another laptop already had it.)"""
-        serial = _text(instance.serial_number).upper()
+        serial = normalise_serial(instance.serial_number)
         if not serial or "serial_number" in errors:
             return
         first_line = self._serial_lines.setdefault(serial, self._line)
