@@ -116,6 +116,19 @@ def coordinator_required(view):
     return wrapper
 
 
+def staff_or_coordinator_required(view):
+    """Refuse (403) accounts without a role. What each role then sees is decided by
+    `visible_to(request.user)` in the view."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if role_of(request.user) not in (Role.STAFF, Role.COORDINATOR):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 class StaffRequiredMixin:
     """staff_required for class-based views."""
 

@@ -213,6 +213,8 @@ LOGGING = {
 }
 
 # The association's own settings.
+# The address of the application as users reach it, for links in emails sent outside a request.
+DEFIS_SITE_URL = env_str("DEFIS_SITE_URL", "http://127.0.0.1:8000")
 DEFIS_DEMO_PASSWORD = "defis-demo"
 # seed_demo creates accounts with that published password: allowed in development only,
 # unless explicitly asked for (a demonstration server).

@@ -16,5 +16,6 @@ urlpatterns = [
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("", include("trainees.urls")),
     path("inventory/", include("inventory.urls")),
+    path("", include("loans.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,5 +1,6 @@
 """factory_boy factories. Roles are built the way the application builds them."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import factory
@@ -10,7 +11,9 @@ from defis.models import User
 from defis.permissions import STAFF_GROUP_NAME
 from inventory import services
 from inventory.models import Donation, Donor, Laptop, Location, WipeRecord
-from trainees.models import Coordinator, Territory, TrainingBody
+from loans import services as loan_services
+from loans.models import LoanRequest
+from trainees.models import Coordinator, Course, Territory, Trainee, TrainingBody
 
 PASSWORD = "correct horse battery staple"
 
@@ -143,3 +146,54 @@ def wipe(laptop, *, by=None, verified=True, **fields):
     return services.wipe_record(
         laptop=laptop, operator=by or StaffFactory(), verified=verified, **fields
     )
+
+
+class CourseFactory(factory.django.DjangoModelFactory):
+    """A five-month course that started a month ago."""
+
+    class Meta:
+        model = Course
+
+    training_body = factory.SubFactory(TrainingBodyFactory)
+    title = factory.Sequence(lambda n: f"Formation {n}")
+    programme = "PRÉPA Avenir Jeunes"
+    town = "Lanester"
+    start_date = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=30))
+    end_date = factory.LazyAttribute(lambda c: c.start_date + timedelta(days=150))
+
+
+class TraineeFactory(factory.django.DjangoModelFactory):
+    """An adult trainee (a minor needs the guardian fields: see `minor_trainee`)."""
+
+    class Meta:
+        model = Trainee
+
+    course = factory.SubFactory(CourseFactory)
+    first_name = factory.Sequence(lambda n: f"Prénom{n}")
+    last_name = factory.Sequence(lambda n: f"Nom{n}")
+    birth_date = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=365 * 21))
+    email = factory.LazyAttribute(lambda t: f"{t.first_name.lower()}@example.org")
+    street = "3 rue des Lilas"
+    postal_code = "56600"
+    town = "Lanester"
+
+
+def make_request(trainee, *, by, status=LoanRequest.Status.SUBMITTED, laptop=None, **fields):
+    """A request moved to `status` through the services (approval needs a ready laptop:
+    one is made when none is given)."""
+    fields.setdefault("needed_by", timezone.localdate() + timedelta(days=7))
+    fields.setdefault("justification", "Pas d’ordinateur à la maison.")
+    request = loan_services.request_submit(trainee=trainee, by=by, **fields)
+    Status = LoanRequest.Status
+    if status == Status.APPROVED:
+        laptop = laptop or make_laptop(by=by, status=Laptop.Status.READY)
+        loan_services.request_approve(request=request, laptop=laptop, by=by)
+    elif status == Status.WAITLISTED:
+        # Through the service: create the ready laptops after the waitlisted requests.
+        loan_services.request_waitlist(request=request, by=by)
+    elif status == Status.REJECTED:
+        loan_services.request_reject(request=request, reason="Hors critères", by=by)
+    elif status == Status.CANCELLED:
+        loan_services.request_cancel(request=request, by=by)
+    request.refresh_from_db()
+    return request

@@ -1,6 +1,13 @@
+from datetime import date
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
@@ -116,3 +123,327 @@ class Coordinator(models.Model):
                     )
                 }
             )
+
+
+def age_on(birth_date: date, day: date) -> int:
+    """Age in whole years on `day` (a birthday on 29 February counts from 1 March)."""
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+def address_lines(street: str, postal_code: str, town: str) -> list[str]:
+    return [line for line in (street, f"{postal_code} {town}".strip()) if line]
+
+
+class CourseQuerySet(VisibleToQuerySet):
+    training_body_lookup = "training_body_id"
+
+    def current_or_coming(self, *, today: date):
+        return self.filter(end_date__gte=today)
+
+
+class Course(models.Model):
+    """A training session (action de formation) of one training body."""
+
+    training_body = models.ForeignKey(
+        TrainingBody,
+        on_delete=models.PROTECT,
+        related_name="courses",
+        verbose_name=_("training body"),
+    )
+    title = models.CharField(_("title"), max_length=200)
+    programme = models.CharField(
+        _("programme"),
+        max_length=100,
+        blank=True,
+        help_text=_("The funded programme, for example “PRÉPA Avenir Jeunes”."),
+    )
+    town = models.CharField(_("town"), max_length=100)
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"))
+    min_age = models.PositiveSmallIntegerField(
+        _("minimum age"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(14), MaxValueValidator(99)],
+        help_text=_("On the first day of the course; leave empty when there is no limit."),
+    )
+    max_age = models.PositiveSmallIntegerField(
+        _("maximum age"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(14), MaxValueValidator(99)],
+        help_text=_("On the first day of the course; leave empty when there is no limit."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects = CourseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-start_date", "title"]
+        verbose_name = _("course")
+        verbose_name_plural = _("courses")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__gte=models.F("start_date")),
+                name="course_ends_after_it_starts",
+                violation_error_message=_("The course cannot end before it starts."),
+            ),
+            models.CheckConstraint(
+                condition=Q(min_age__isnull=True)
+                | Q(max_age__isnull=True)
+                | Q(max_age__gte=models.F("min_age")),
+                name="course_age_limits_in_order",
+                violation_error_message=_("The maximum age cannot be below the minimum age."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.title} ({self.training_body.short_name}, {self.start_date:%m/%Y})"
+
+    def get_absolute_url(self):
+        return reverse("trainees:course", args=[self.pk])
+
+    def is_current_or_coming(self, *, today: date) -> bool:
+        return self.end_date >= today
+
+    @property
+    def length_in_months(self) -> int:
+        """Months started between the first and the last day (5 for 3 Feb to 30 Jun)."""
+        months = (self.end_date.year - self.start_date.year) * 12
+        return months + self.end_date.month - self.start_date.month + 1
+
+
+class DigitalLevel(models.TextChoices):
+    BEGINNER = "beginner", _("Beginner: has rarely used a computer")
+    BASIC = "basic", _("Basic: email, web browsing")
+    INDEPENDENT = "independent", _("Independent: office software, online procedures")
+    CONFIDENT = "confident", _("Confident")
+
+
+class TraineeQuerySet(VisibleToQuerySet):
+    training_body_lookup = "course__training_body_id"
+
+    def search(self, text: str):
+        text = text.strip()
+        if not text:
+            return self
+        query = Q()
+        for word in text.split():
+            query &= (
+                Q(first_name__icontains=word)
+                | Q(last_name__icontains=word)
+                | Q(email__icontains=word)
+                | Q(town__icontains=word)
+            )
+        return self.filter(query)
+
+
+class Trainee(models.Model):
+    """A person enrolled on a course, who may borrow a laptop. Personal data: kept only for
+    the programme, shown only to Défis and to the trainee's own training body."""
+
+    course = models.ForeignKey(
+        Course, on_delete=models.PROTECT, related_name="trainees", verbose_name=_("course")
+    )
+    first_name = models.CharField(_("first name"), max_length=100)
+    last_name = models.CharField(_("last name"), max_length=100)
+    birth_date = models.DateField(_("birth date"))
+    email = models.EmailField(_("email"), blank=True)
+    phone = PhoneNumberField(_("phone"), blank=True)
+    street = models.CharField(_("street address"), max_length=200)
+    postal_code = models.CharField(
+        _("postal code"),
+        max_length=5,
+        validators=[
+            RegexValidator(r"^\d{5}$", _("A French postal code has five digits, e.g. 56600."))
+        ],
+    )
+    town = models.CharField(_("town"), max_length=100)
+    digital_level = models.CharField(
+        _("digital skills"), max_length=20, choices=DigitalLevel.choices, blank=True
+    )
+    support_needs = models.TextField(
+        _("support needs"),
+        blank=True,
+        help_text=_("What would help this trainee use the laptop: workshops, a first set-up…"),
+    )
+    notes = models.TextField(_("notes"), blank=True)
+
+    guardian_name = models.CharField(_("legal guardian’s name"), max_length=200, blank=True)
+    guardian_relationship = models.CharField(
+        _("relationship"), max_length=100, blank=True, help_text=_("Mother, father, guardian…")
+    )
+    guardian_phone = PhoneNumberField(_("guardian’s phone"), blank=True)
+    guardian_email = models.EmailField(_("guardian’s email"), blank=True)
+    guardian_street = models.CharField(_("guardian’s street address"), max_length=200, blank=True)
+    guardian_postal_code = models.CharField(
+        _("guardian’s postal code"),
+        max_length=5,
+        blank=True,
+        validators=[
+            RegexValidator(r"^\d{5}$", _("A French postal code has five digits, e.g. 56600."))
+        ],
+    )
+    guardian_town = models.CharField(_("guardian’s town"), max_length=100, blank=True)
+
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects = TraineeQuerySet.as_manager()
+
+    GUARDIAN_FIELDS = (
+        "guardian_name",
+        "guardian_relationship",
+        "guardian_phone",
+        "guardian_email",
+        "guardian_street",
+        "guardian_postal_code",
+        "guardian_town",
+    )
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        verbose_name = _("trainee")
+        verbose_name_plural = _("trainees")
+        indexes = [models.Index(fields=["last_name", "first_name"])]
+
+    def __str__(self):
+        return self.full_name
+
+    def get_absolute_url(self):
+        return reverse("trainees:trainee", args=[self.pk])
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def address_lines(self) -> list[str]:
+        return address_lines(self.street, self.postal_code, self.town)
+
+    @property
+    def guardian_address_lines(self) -> list[str]:
+        return address_lines(self.guardian_street, self.guardian_postal_code, self.guardian_town)
+
+    def age_on(self, day: date) -> int:
+        return age_on(self.birth_date, day)
+
+    @property
+    def age_at_course_start(self) -> int | None:
+        course = self._course_or_none()
+        return self.age_on(course.start_date) if course and self.birth_date else None
+
+    @property
+    def is_minor(self) -> bool:
+        """Under 18 on the first day of the course: a legal guardian co-signs."""
+        age = self.age_at_course_start
+        return age is not None and age < 18
+
+    def _course_or_none(self):
+        return self.course if self.course_id else None
+
+    def clean(self):
+        super().clean()
+        self.first_name = self.first_name.strip()
+        self.last_name = self.last_name.strip()
+        errors = {}
+        course = self._course_or_none()
+        if self.birth_date and self.birth_date >= timezone.localdate():
+            errors["birth_date"] = _("The birth date must be in the past.")
+        elif course and self.birth_date:
+            age = self.age_on(course.start_date)
+            if course.min_age and age < course.min_age:
+                errors["birth_date"] = _(
+                    "%(name)s will be %(age)s on the first day of the course; it is open from "
+                    "%(min)s years."
+                ) % {"name": self.full_name, "age": age, "min": course.min_age}
+            elif course.max_age and age > course.max_age:
+                errors["birth_date"] = _(
+                    "%(name)s will be %(age)s on the first day of the course; it is open up to "
+                    "%(max)s years."
+                ) % {"name": self.full_name, "age": age, "max": course.max_age}
+            elif age < 18:
+                for name in self.GUARDIAN_FIELDS:
+                    if not getattr(self, name):
+                        errors[name] = _(
+                            "Required: the trainee is under 18 on the first day of the course."
+                        )
+        if errors:
+            raise ValidationError(errors)
+
+
+class WorkshopQuerySet(VisibleToQuerySet):
+    training_body_lookup = "course__training_body_id"
+
+
+class Workshop(models.Model):
+    """A support session on using the laptop (the other half of the programme)."""
+
+    course = models.ForeignKey(
+        Course,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="workshops",
+        verbose_name=_("course"),
+        help_text=_("The course whose trainees it is for, if only one."),
+    )
+    date = models.DateField(_("date"))
+    start_time = models.TimeField(_("start time"), null=True, blank=True)
+    duration_minutes = models.PositiveSmallIntegerField(
+        _("duration (minutes)"), validators=[MinValueValidator(15), MaxValueValidator(480)]
+    )
+    topic = models.CharField(_("topic"), max_length=200)
+    place = models.CharField(_("place"), max_length=200)
+    facilitator = models.CharField(_("facilitator"), max_length=200)
+    notes = models.TextField(_("notes"), blank=True)
+    attendees = models.ManyToManyField(
+        Trainee,
+        through="Attendance",
+        related_name="workshops",
+        verbose_name=_("attendees"),
+    )
+
+    objects = WorkshopQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-date", "-start_time"]
+        verbose_name = _("workshop")
+        verbose_name_plural = _("workshops")
+
+    def __str__(self):
+        return f"{self.topic} ({self.date:%d/%m/%Y})"
+
+    def get_absolute_url(self):
+        return reverse("trainees:workshop", args=[self.pk])
+
+    @property
+    def duration_hours(self) -> Decimal:
+        return (Decimal(self.duration_minutes) / 60).quantize(Decimal("0.01"))
+
+
+class AttendanceQuerySet(VisibleToQuerySet):
+    training_body_lookup = "trainee__course__training_body_id"
+
+
+class Attendance(models.Model):
+    """A trainee expected at a workshop, and whether they came."""
+
+    workshop = models.ForeignKey(
+        Workshop, on_delete=models.CASCADE, related_name="attendances", verbose_name=_("workshop")
+    )
+    trainee = models.ForeignKey(
+        Trainee, on_delete=models.CASCADE, related_name="attendances", verbose_name=_("trainee")
+    )
+    present = models.BooleanField(_("present"), default=True)
+
+    objects = AttendanceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("attendance")
+        verbose_name_plural = _("attendances")
+        constraints = [
+            models.UniqueConstraint(fields=["workshop", "trainee"], name="attendance_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.trainee} · {self.workshop}"

@@ -22,3 +22,11 @@ def portal_home(request):
         "association": Association.objects.current(),
     }
     return render(request, "trainees/portal_home.html", context)
+
+
+def _todo(request, *args, **kwargs):
+    raise NotImplementedError
+
+
+course_list = course_new = course_detail = course_edit = _todo
+trainee_list = trainee_new = trainee_detail = trainee_edit = _todo
