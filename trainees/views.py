@@ -1,13 +1,52 @@
-from django.shortcuts import render
+"""Courses and trainees, for staff (everything) and coordinators (their own training body).
+
+Every object is fetched through `visible_to(request.user)`: another body's course or trainee
+answers 404, and form choices list only the user's own.
+"""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count, Prefetch
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from defis.models import Association
-from defis.permissions import coordinator_profile, coordinator_required
-from trainees.models import Coordinator
+from defis.permissions import (
+    coordinator_profile,
+    coordinator_required,
+    is_staff_member,
+    staff_or_coordinator_required,
+)
+
+from .filters import CourseFilter, TraineeFilter
+from .forms import CourseForm, TraineeForm
+from .models import Coordinator, Course, Trainee
+
+PAGE_SIZE = 50
+
+# The trainee's requests, newest first, for the status column of trainee tables. The relation
+# is named, not imported: trainees does not import loans.
+REQUESTS = "loan_requests"
+
+
+def _filtered(filterset):
+    """The filtered rows; none when a filter value cannot be read (the form says why)."""
+    if filterset.is_bound and not filterset.is_valid():
+        return filterset.queryset.none()
+    return filterset.qs
+
+
+def _page(request, queryset):
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return page, query.urlencode()
 
 
 @coordinator_required
 def portal_home(request):
-    """A coordinator's home: their training body, their colleagues, how to reach Défis."""
+    """A coordinator's home: their courses, their training body, how to reach Défis."""
     profile = coordinator_profile(request.user)
     training_body = profile.training_body
     colleagues = (
@@ -16,17 +55,137 @@ def portal_home(request):
         .exclude(pk=profile.pk)
         .select_related("user")
     )
+    today = timezone.localdate()
+    courses = (
+        Course.objects.visible_to(request.user)
+        .current_or_coming(today=today)
+        .annotate(trainee_count=Count("trainees"))
+        .order_by("start_date")
+    )
     context = {
         "training_body": training_body,
         "colleagues": colleagues,
+        "courses": courses,
         "association": Association.objects.current(),
     }
     return render(request, "trainees/portal_home.html", context)
 
 
-def _todo(request, *args, **kwargs):
-    raise NotImplementedError
+# --- Courses ------------------------------------------------------------------------------
 
 
-course_list = course_new = course_detail = course_edit = _todo
-trainee_list = trainee_new = trainee_detail = trainee_edit = _todo
+@staff_or_coordinator_required
+def course_list(request):
+    courses = (
+        Course.objects.visible_to(request.user)
+        .select_related("training_body")
+        .annotate(trainee_count=Count("trainees"))
+        .order_by("-start_date", "title")
+    )
+    filterset = CourseFilter(request.GET or None, queryset=courses, user=request.user)
+    page, page_query = _page(request, _filtered(filterset))
+    context = {"filter": filterset, "page_obj": page, "page_query": page_query}
+    return render(request, "trainees/course_list.html", context)
+
+
+@staff_or_coordinator_required
+def course_detail(request, pk):
+    course = get_object_or_404(
+        Course.objects.visible_to(request.user).select_related("training_body"), pk=pk
+    )
+    trainees = course.trainees.prefetch_related(
+        Prefetch(REQUESTS, to_attr="requests_newest_first")
+    ).order_by("last_name", "first_name")
+    context = {
+        "course": course,
+        "trainees": trainees,
+        "today": timezone.localdate(),
+        "is_open": course.is_current_or_coming(today=timezone.localdate()),
+    }
+    return render(request, "trainees/course_detail.html", context)
+
+
+def _course_form(request, course):
+    form = CourseForm(request.POST or None, instance=course, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        course = form.save()
+        messages.success(request, _("The course “%(title)s” is saved.") % {"title": course.title})
+        return redirect(course)
+    return render(request, "trainees/course_form.html", {"form": form, "course": course})
+
+
+@staff_or_coordinator_required
+def course_new(request):
+    return _course_form(request, Course())
+
+
+@staff_or_coordinator_required
+def course_edit(request, pk):
+    return _course_form(request, get_object_or_404(Course.objects.visible_to(request.user), pk=pk))
+
+
+# --- Trainees -----------------------------------------------------------------------------
+
+
+@staff_or_coordinator_required
+def trainee_list(request):
+    trainees = (
+        Trainee.objects.visible_to(request.user)
+        .select_related("course__training_body")
+        .prefetch_related(Prefetch(REQUESTS, to_attr="requests_newest_first"))
+        .order_by("last_name", "first_name", "pk")
+    )
+    filterset = TraineeFilter(request.GET or None, queryset=trainees, user=request.user)
+    page, page_query = _page(request, _filtered(filterset))
+    context = {
+        "filter": filterset,
+        "page_obj": page,
+        "page_query": page_query,
+        "show_training_body": is_staff_member(request.user),
+    }
+    return render(request, "trainees/trainee_list.html", context)
+
+
+@staff_or_coordinator_required
+def trainee_detail(request, pk):
+    trainee = get_object_or_404(
+        Trainee.objects.visible_to(request.user).select_related("course__training_body"), pk=pk
+    )
+    requests = trainee.loan_requests.select_related("laptop").prefetch_related("events__by")
+    attended = trainee.attendances.filter(present=True).select_related("workshop")
+    minutes = sum(attendance.workshop.duration_minutes for attendance in attended)
+    context = {
+        "trainee": trainee,
+        "requests": requests,
+        "has_open_request": any(r.is_open for r in requests),
+        "attended": attended,
+        "workshop_hours": minutes / 60,
+        "course_is_open": trainee.course.is_current_or_coming(today=timezone.localdate()),
+    }
+    return render(request, "trainees/trainee_detail.html", context)
+
+
+def _trainee_form(request, trainee, *, initial=None):
+    form = TraineeForm(request.POST or None, instance=trainee, user=request.user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        trainee = form.save()
+        messages.success(request, _("%(name)s’s record is saved.") % {"name": trainee.full_name})
+        return redirect(trainee)
+    return render(request, "trainees/trainee_form.html", {"form": form, "trainee": trainee})
+
+
+@staff_or_coordinator_required
+def trainee_new(request):
+    initial = {}
+    course_id = request.GET.get("course", "")
+    if course_id.isdigit():
+        course = Course.objects.visible_to(request.user).filter(pk=course_id).first()
+        if course is not None:
+            initial["course"] = course
+    return _trainee_form(request, Trainee(), initial=initial)
+
+
+@staff_or_coordinator_required
+def trainee_edit(request, pk):
+    trainee = get_object_or_404(Trainee.objects.visible_to(request.user), pk=pk)
+    return _trainee_form(request, trainee)

@@ -19,7 +19,8 @@ def test_it_shows_staff_the_dashboard_and_administration(client, alice):
     assert 'data-role-nav="staff"' in nav
     assert "Tableau de bord" in nav
     assert reverse("admin:index") in nav
-    assert reverse("admin:trainees_trainingbody_changelist") in nav
+    for name in ("loans:requests", "trainees:trainees", "trainees:courses", "inventory:laptops"):
+        assert f'href="{reverse(name)}"' in nav
     assert "Comptes utilisateurs" not in nav
     assert "Mon organisme" not in nav
 
@@ -36,8 +37,11 @@ def test_it_shows_a_coordinator_their_portal_only(client, bob):
     nav = _nav(client.get(reverse("trainees:portal")))
     assert 'data-role-nav="coordinator"' in nav
     assert "Mon organisme" in nav
+    for name in ("loans:requests", "trainees:trainees", "trainees:courses"):
+        assert f'href="{reverse(name)}"' in nav
     assert "Tableau de bord" not in nav
     assert reverse("admin:index") not in nav
+    assert reverse("inventory:laptops") not in nav
 
 
 def test_it_refuses_a_coordinator_on_staff_pages(client, bob):
