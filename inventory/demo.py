@@ -1,4 +1,5 @@
-"""Demo inventory for `seed_demo`: about a hundred laptops in every status.
+"""Demo inventory for `seed_demo`: about a hundred laptops, in every status but "reserved",
+which the demo requests give (loans.demo).
 
 Donors are fictional. Everything is dated relative to today and goes through the real
 services, so every laptop has the history, wipes and repairs its status implies.
@@ -54,8 +55,8 @@ BATCHES = [
         1,
         {Status.ON_LOAN: 10, Status.READY: 8, Status.LOST: 1, Status.STOLEN: 1, Status.RETIRED: 1},
     ),
-    (150, 3, {Status.ON_LOAN: 6, Status.RESERVED: 4, Status.READY: 12, Status.RETURNED: 2}),
-    (75, 2, {Status.READY: 10, Status.RESERVED: 2, Status.IN_REPAIR: 2, Status.RETIRED: 1}),
+    (150, 3, {Status.ON_LOAN: 6, Status.READY: 16, Status.RETURNED: 2}),
+    (75, 2, {Status.READY: 12, Status.IN_REPAIR: 2, Status.RETIRED: 1}),
     (21, 4, {Status.READY: 2, Status.REFURBISHING: 6, Status.IN_REPAIR: 2}),
     (6, 0, {Status.REFURBISHING: 4, Status.INTAKE: 8}),
 ]

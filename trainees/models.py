@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
+from defis.periods import months_started
 from defis.permissions import VisibleToQuerySet
 
 
@@ -208,9 +209,9 @@ class Course(models.Model):
 
     @property
     def length_in_months(self) -> int:
-        """Months started between the first and the last day (5 for 3 Feb to 30 Jun)."""
-        months = (self.end_date.year - self.start_date.year) * 12
-        return months + self.end_date.month - self.start_date.month + 1
+        """Monthly periods begun between the first and the last day: 5 from 12 October to
+        11 March, as the fee rule counts them (defis.periods)."""
+        return months_started(self.start_date, self.end_date)
 
 
 class DigitalLevel(models.TextChoices):

@@ -11,7 +11,16 @@ from defis.models import Association, User
 from defis.permissions import STAFF_GROUP_NAME, Role, role_of
 from inventory import services
 from inventory.models import Donation, Donor, Laptop, LaptopStatusChange, Repair, WipeRecord
-from trainees.models import Coordinator, Territory, TrainingBody
+from loans.models import LoanRequest
+from trainees.models import (
+    Attendance,
+    Coordinator,
+    Course,
+    Territory,
+    Trainee,
+    TrainingBody,
+    Workshop,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -28,6 +37,11 @@ COUNTED = (
     LaptopStatusChange,
     WipeRecord,
     Repair,
+    Course,
+    Trainee,
+    Workshop,
+    Attendance,
+    LoanRequest,
 )
 
 
@@ -143,3 +157,34 @@ def test_it_refuses_to_create_demo_accounts_in_production():
     with pytest.raises(CommandError, match="DJANGO_ALLOW_DEMO_DATA"):
         call_command("seed_demo")
     assert User.objects.count() == 0
+
+
+def test_it_enrols_the_first_distribution_of_prepa_avenir_jeunes_at_agora():
+    call_command("seed_demo")
+    course = Course.objects.get(title="PRÉPA Avenir Jeunes Lanester")
+    assert course.training_body.name == "Agora Services"
+    assert course.programme == "PRÉPA Avenir Jeunes" and course.town == "Lanester"
+    assert course.length_in_months == 5
+    trainees = list(course.trainees.all())
+    assert len(trainees) == 8
+    ages = [trainee.age_at_course_start for trainee in trainees]
+    assert min(ages) >= 16 and max(ages) <= 25
+    minors = [trainee for trainee in trainees if trainee.is_minor]
+    assert len(minors) == 2
+    for trainee in trainees:
+        trainee.full_clean()  # guardians complete for the minors
+    assert {r.status for r in LoanRequest.objects.filter(trainee__course=course)} == {"approved"}
+
+
+def test_it_makes_requests_in_every_open_and_closed_state_and_a_few_workshops():
+    call_command("seed_demo")
+    statuses = set(LoanRequest.objects.values_list("status", flat=True))
+    # "fulfilled" comes with loans.
+    assert statuses == {"submitted", "waitlisted", "approved", "rejected", "cancelled"}
+    bodies = set(LoanRequest.objects.values_list("trainee__course__training_body", flat=True))
+    assert len(bodies) >= 4
+    reserved = Laptop.objects.filter(status="reserved")
+    approved = LoanRequest.objects.filter(status="approved")
+    assert set(reserved) == {request.laptop for request in approved}
+    assert Workshop.objects.count() >= 3
+    assert Attendance.objects.filter(present=False).exists()

@@ -2,12 +2,17 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.test import override_settings
+from django.utils import timezone
 
 from defis.models import Association, User
 from defis.permissions import STAFF_GROUP_NAME
 from inventory.demo import seed_inventory
-from trainees.demo import seed_training_bodies
+from loans.demo import seed_requests, seed_waitlist
+from trainees.demo import seed_courses, seed_training_bodies
 from trainees.models import Coordinator
+
+SILENT_EMAIL = "django.core.mail.backends.dummy.EmailBackend"
 
 ASSOCIATION = {
     "name": "Association Défis",
@@ -37,17 +42,36 @@ class Command(BaseCommand):
                 "Refused: demo accounts have a published password. Set "
                 "DJANGO_ALLOW_DEMO_DATA=1 to seed demo data outside development."
             )
-        with transaction.atomic():
+        # Demo decisions would mail the demo coordinators: nothing leaves.
+        with override_settings(EMAIL_BACKEND=SILENT_EMAIL), transaction.atomic():
             Association.objects.update_or_create(singleton=True, defaults=ASSOCIATION)
             bodies = seed_training_bodies()
             self._seed_accounts(bodies)
-            laptops = seed_inventory(by=User.objects.get(username="equipe"))
+            laptops = self._seed_programme(bodies)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         if laptops:
             self.stdout.write(f"  {laptops} demo laptops added to the inventory.")
         for username, (_first, _last, kind, body, _title) in DEMO_ACCOUNTS.items():
             where = f", {bodies[body].name}" if body else ""
             self.stdout.write(f"  {username:<8} / {settings.DEFIS_DEMO_PASSWORD}  ({kind}{where})")
+
+    def _seed_programme(self, bodies) -> int:
+        """Courses, trainees, workshops, laptops and requests, once. The waitlist comes
+        before the laptops: a request is waitlisted only when no laptop is ready."""
+        today = timezone.localdate()
+        staff = User.objects.get(username="equipe")
+        trainees = seed_courses(bodies=bodies, today=today)
+        coordinators = {
+            "agora": User.objects.get(username="agora"),
+            "agora-spring": User.objects.get(username="agora"),
+            "askoria": User.objects.get(username="askoria"),
+        }
+        if trainees:
+            seed_waitlist(trainees=trainees, coordinators=coordinators, staff=staff, today=today)
+        laptops = seed_inventory(by=staff, today=today)
+        if trainees:
+            seed_requests(trainees=trainees, coordinators=coordinators, staff=staff, today=today)
+        return laptops
 
     def _seed_accounts(self, bodies):
         staff_group = Group.objects.get(name=STAFF_GROUP_NAME)
