@@ -9,6 +9,8 @@ from django.views.decorators.http import require_GET
 from defis.models import Association, User
 from defis.permissions import Role, role_of, staff_required
 from inventory.models import Laptop
+from loans.models import LoanRequest
+from loans.services import next_on_waitlist
 from trainees.models import Territory, TrainingBody
 
 
@@ -41,7 +43,16 @@ def dashboard(request):
         coordinator_count=Count("id", filter=Q(coordinator__isnull=False)),
     )
     laptop_counts = dict(Laptop.objects.order_by().values_list("status").annotate(n=Count("id")))
+    request_counts = dict(
+        LoanRequest.objects.open().order_by().values_list("status").annotate(n=Count("id"))
+    )
     context = {
+        "request_figures": [
+            (status, LoanRequest.Status(status).label, request_counts.get(status, 0))
+            for status in LoanRequest.OPEN
+        ],
+        "ready_count": laptop_counts.get(Laptop.Status.READY, 0),
+        "next_request": next_on_waitlist(),
         "laptop_figures": [
             (status, Laptop.Status(status).label, laptop_counts.get(status, 0))
             for status in (

@@ -4,7 +4,15 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from inventory.models import Laptop
-from tests.factories import CoordinatorFactory, TrainingBodyFactory, make_laptop
+from loans.models import LoanRequest
+from tests.factories import (
+    CoordinatorFactory,
+    CourseFactory,
+    TraineeFactory,
+    TrainingBodyFactory,
+    make_laptop,
+    make_request,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -50,3 +58,18 @@ def test_it_counts_the_laptops_by_status(client, alice):
     figures = {status: count for status, _label, count in response.context["laptop_figures"]}
     assert figures["ready"] == 2 and figures["in_repair"] == 1 and figures["on_loan"] == 0
     assert 'href="/inventory/laptops/?status=ready"' in response.content.decode()
+
+
+def test_it_shows_who_is_next_when_a_laptop_is_ready(client, alice, bob, agora):
+    course = CourseFactory(training_body=agora)
+    waiting = make_request(
+        TraineeFactory(course=course, first_name="Léa", last_name="Le Gall"),
+        by=bob,
+        status=LoanRequest.Status.WAITLISTED,
+    )
+    client.force_login(alice)
+    assert "data-next-request" not in client.get(reverse("dashboard")).content.decode()
+    make_laptop(by=alice, status=Laptop.Status.READY)
+    page = client.get(reverse("dashboard")).content.decode()
+    assert "data-next-request" in page
+    assert f"la prochaine demande en liste d’attente est la {waiting.number}, Léa Le Gall" in page
