@@ -10,7 +10,6 @@ from datetime import date
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Count, F, FloatField, Q, Sum
 from django.db.models.functions import Cast, Coalesce
 from django.http import HttpResponse
@@ -24,6 +23,7 @@ from django_filters.views import FilterView
 
 from defis.permissions import StaffRequiredMixin, staff_required
 from trainees.models import Attendance, Course, Trainee, Workshop
+from trainees.services import attendance_replace
 from trainees.workshop_forms import AttendanceForm, WorkshopFilter, WorkshopForm
 
 PAGE_SIZE = 50
@@ -40,26 +40,6 @@ def _query_without(request, *names) -> str:
 def _posted(request):
     """The data of a POST, even empty (an attendance with every box unticked sends none)."""
     return request.POST if request.method == "POST" else None
-
-
-# --- Writes -------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def attendance_replace(*, workshop: Workshop, expected, present) -> None:
-    """Make `expected` the trainees expected at `workshop` and `present` those who came.
-
-    The whole set is replaced at once. The workshop row is locked first, so that two people
-    saving its list at the same moment leave one list or the other, never a mix of both.
-    """
-    Workshop.objects.select_for_update().get(pk=workshop.pk)
-    present_ids = {trainee.pk for trainee in present}
-    expected_ids = {trainee.pk for trainee in expected} | present_ids
-    Attendance.objects.filter(workshop=workshop).delete()
-    Attendance.objects.bulk_create(
-        Attendance(workshop=workshop, trainee_id=pk, present=pk in present_ids)
-        for pk in sorted(expected_ids)
-    )
 
 
 # --- Reads --------------------------------------------------------------------------------
