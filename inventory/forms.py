@@ -4,6 +4,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from defis.forms import IdsChoiceField
+
 from .models import Donation, Donor, Laptop, Location, Repair, WipeRecord, normalise_serial
 
 SPEC_FIELDS = [
@@ -217,7 +219,7 @@ class BulkForm(forms.Form):
 
     LABELS = "labels"
 
-    laptops = forms.ModelMultipleChoiceField(
+    laptops = IdsChoiceField(
         queryset=Laptop.objects.all(),
         error_messages={"required": _("Tick at least one laptop.")},
     )

@@ -15,6 +15,7 @@ from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
+from defis.forms import is_id
 from defis.models import Association
 from defis.pdf import pdf_response, render_pdf
 from defis.permissions import staff_required
@@ -23,7 +24,6 @@ from .models import Laptop
 
 LABELS_PER_SHEET = 24  # 3 columns × 8 rows
 DEFAULT_OWNER = "Défis"
-MAX_ID = 2**63 - 1  # the largest BigAutoField
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def _chosen_ids(values: Sequence[str]) -> set[int]:
     except ValueError:
         ids = set()
     # Out of range ids would make the database fail rather than find nothing.
-    if not ids or not all(0 < pk <= MAX_ID for pk in ids):
+    if not ids or not all(is_id(pk) for pk in ids):
         raise LabelRequestError(
             _("The chosen laptops could not be read. Choose them again in the list.")
         )

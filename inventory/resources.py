@@ -14,36 +14,24 @@ rolls it back if any row is wrong, then lists every wrong row by its line in the
 spreadsheet numbers it (the header is line 1).
 """
 
-import csv
-import io
 from decimal import Decimal, InvalidOperation
 
-import tablib
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.utils import translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from import_export import fields, resources, widgets
-from import_export.formats import base_formats
-from import_export.results import RowResult
+from import_export import fields, widgets
+
+from defis.importing import CSV, SpreadsheetResource, UnreadableFile
+from defis.importing import cell_text as _text
 
 from . import services
 from .models import Donation, Laptop, Location, normalise_serial
 
-# The header is line 1 of the file: data row n (counted from 1) is line n + 1.
-HEADER_LINES = 1
+# Read by the admin from here.
+__all__ = ["CSV", "LaptopResource", "UnreadableFile"]
 
 # Exported for the reader, never read back: the lifecycle moves only through the services.
 EXPORT_ONLY = ("donor", "status", "status_changed_at", "retirement_reason")
-
-
-class UnreadableFile(ValueError):
-    """The file cannot be read as a table; the message says why, in the user's language."""
-
-
-def _text(value) -> str:
-    return "" if value is None else str(value).strip()
 
 
 def _number(value) -> Decimal:
@@ -59,41 +47,6 @@ def _number(value) -> Decimal:
     if number is None or not number.is_finite() or number.adjusted() > 15:
         raise ValueError(_("“%(value)s” is not a number.") % {"value": _text(value)})
     return number
-
-
-class CSV(base_formats.CSV):
-    """CSV as spreadsheets write it.
-
-    Cells are separated by "," or by ";" (what French Excel writes), found from the header
-    line. Every record is kept, blank ones included, so that data row n is line n + 1 of
-    the file (tablib drops blank lines, which would shift the line numbers of the errors).
-    Exported with ";" so that a double-click opens it in columns in French Excel.
-    """
-
-    def create_dataset(self, in_stream, **kwargs):
-        if isinstance(in_stream, bytes):
-            in_stream = in_stream.decode(self.encoding or "utf-8-sig")
-        header_line = in_stream.split("\n", 1)[0]
-        delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
-        records = list(csv.reader(io.StringIO(in_stream), delimiter=delimiter))
-        dataset = tablib.Dataset()
-        if not records:
-            return dataset
-        headers, *rows = records
-        dataset.headers = headers
-        width = len(headers)
-        for line, cells in enumerate(rows, start=HEADER_LINES + 1):
-            if any(cell.strip() for cell in cells[width:]):
-                raise UnreadableFile(
-                    _("Line %(line)s has more cells than the first line has column names.")
-                    % {"line": line}
-                )
-            dataset.append(cells[:width] + [""] * (width - len(cells)))
-        return dataset
-
-    def export_data(self, dataset, **kwargs):
-        kwargs.setdefault("delimiter", ";")
-        return super().export_data(dataset, **kwargs)
 
 
 class ChoiceWidget(widgets.CharWidget):
@@ -220,11 +173,7 @@ def _column(name: str, widget=None, **kwargs) -> fields.Field:
     )
 
 
-def _header_key(header) -> str:
-    return " ".join(_text(header).replace("’", "'").split()).casefold()
-
-
-class LaptopResource(resources.ModelResource):
+class LaptopResource(SpreadsheetResource):
     asset_tag = _column("asset_tag", readonly=True)
     brand = _column("brand")
     model = _column("model")
@@ -288,10 +237,6 @@ class LaptopResource(resources.ModelResource):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        # Headers in the language of this request, as plain strings (they key the rows).
-        for field in self.fields.values():
-            field.column_name = str(field.column_name)
-        self._line = None
         self._tag_errors: list[str] = []
         self._tag_lines: dict[str, int] = {}
         self._serial_lines: dict[str, int] = {}
@@ -323,42 +268,12 @@ class LaptopResource(resources.ModelResource):
 
     def before_import(self, dataset, **kwargs):
         self._tag_lines, self._serial_lines = {}, {}
-        aliases = self._header_aliases()
-        headers = [aliases.get(_header_key(header), header) for header in dataset.headers or []]
-        if not set(headers) & set(aliases.values()):
-            dataset.wipe()  # nothing to read row by row: one message says it all
-            raise UnreadableFile(
-                _(
-                    "No column of this file is known. The first line must name the columns, "
-                    "for example: %(columns)s."
-                )
-                % {"columns": ", ".join(f.column_name for f in self.get_import_fields()[:4])}
-            )
-        dataset.headers = headers
+        super().before_import(dataset, **kwargs)
+        headers = dataset.headers
         tag_column = self.fields["asset_tag"].column_name
         if tag_column not in headers:
             # A file of new laptops need not carry an empty asset tag column.
             dataset.append_col([""] * dataset.height, header=tag_column)
-
-    def _header_aliases(self) -> dict[str, str]:
-        """Every way a column may be headed, normalised → its header in this request."""
-        aliases = {}
-        for name, field in type(self).fields.items():
-            header = self.fields[name].column_name
-            aliases[_header_key(name)] = header
-            for code, _language in settings.LANGUAGES:
-                with translation.override(code):
-                    aliases[_header_key(field.column_name)] = header
-        return aliases
-
-    def import_row(self, row, instance_loader, **kwargs):
-        self._line = kwargs["row_number"] + HEADER_LINES
-        if not any(_text(value) for value in row.values()):
-            # A blank line between laptops, or at the end of a spreadsheet.
-            row_result = self.get_row_result_class()()
-            row_result.import_type = RowResult.IMPORT_TYPE_SKIP
-            return row_result
-        return super().import_row(row, instance_loader, **kwargs)
 
     def get_or_init_instance(self, instance_loader, row):
         # A problem with the tag is kept for validate_instance(), so that the row's other
@@ -367,8 +282,8 @@ class LaptopResource(resources.ModelResource):
         tag = _text(row.get(self.fields["asset_tag"].column_name)).upper()
         if not tag:
             return self.init_instance(row), True
-        first_line = self._tag_lines.setdefault(tag, self._line)
-        if first_line != self._line:
+        first_line = self._tag_lines.setdefault(tag, self.line)
+        if first_line != self.line:
             self._tag_errors.append(
                 _("Line %(line)s of this file already has this asset tag.") % {"line": first_line}
             )
@@ -410,8 +325,8 @@ class LaptopResource(resources.ModelResource):
         serial = normalise_serial(instance.serial_number)
         if not serial or "serial_number" in errors:
             return
-        first_line = self._serial_lines.setdefault(serial, self._line)
-        if first_line != self._line:
+        first_line = self._serial_lines.setdefault(serial, self.line)
+        if first_line != self.line:
             errors["serial_number"] = [
                 ValidationError(
                     _("Line %(line)s of this file already has this serial number.")
@@ -426,34 +341,3 @@ class LaptopResource(resources.ModelResource):
             # The description only: the lifecycle is never written from a file.
             names = [field.attribute for field in self.get_import_fields() if not field.readonly]
             instance.save(update_fields=names)
-
-    # Reporting
-
-    def describe_errors(self, result) -> list[str]:
-        """Every problem of an import, one sentence each, in the order of the file and, on
-        a line, of its columns: "Ligne 3 : Numéro de série : …"."""
-        columns = [field for field in self.fields.values() if field.attribute]
-        position = {field.attribute: index for index, field in enumerate(columns)}
-        header = {field.attribute: field.column_name for field in columns}
-        # (line, position on the line, message); 0 for the file as a whole.
-        problems = [(0, 0, str(error.error)) for error in result.base_errors]
-        for row in result.invalid_rows:
-            for name, messages in row.error_dict.items():
-                for message in messages:
-                    if name in header:
-                        message = _("%(column)s: %(message)s") % {
-                            "column": header[name],
-                            "message": message,
-                        }
-                    line = row.number + HEADER_LINES
-                    problems.append((line, position.get(name, len(position)), message))
-        for row in result.error_rows:
-            line = row.number + HEADER_LINES
-            problems.extend((line, len(position), str(error.error)) for error in row.errors)
-        problems.sort(key=lambda problem: problem[:2])
-        return [
-            _("Line %(line)s: %(message)s") % {"line": line, "message": message}
-            if line
-            else message
-            for line, _position, message in problems
-        ]

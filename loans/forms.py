@@ -4,6 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from defis.forms import IdsChoiceField
 from inventory.models import Laptop
 
 from .models import LoanRequest
@@ -38,7 +39,7 @@ class RequestForm(forms.Form):
 
 
 class CourseRequestForm(RequestForm):
-    trainees = forms.ModelMultipleChoiceField(
+    trainees = IdsChoiceField(
         label=_("Trainees"),
         queryset=None,
         widget=forms.CheckboxSelectMultiple,

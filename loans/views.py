@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from defis.forms import is_id
 from defis.permissions import is_staff_member, staff_or_coordinator_required, staff_required
 from inventory.models import Laptop
 from trainees.models import Course, Trainee
@@ -240,7 +241,7 @@ def request_cancel(request, pk):
 def requests_approve_in_order(request):
     """Approve the ticked requests, or the whole waitlist, in waitlist order, as far as the
     ready stock goes."""
-    ids = [value for value in request.POST.getlist("requests") if value.isdigit()]
+    ids = [value for value in request.POST.getlist("requests") if is_id(value)]
     if request.POST.get("scope") == "waitlist":
         chosen = list(LoanRequest.objects.waitlist())
     else:

@@ -5,6 +5,7 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from defis.forms import IdsChoiceField
 from trainees.models import Course, TrainingBody, Workshop
 
 # HTML date and time inputs send and expect ISO values, whatever the language of the page.
@@ -47,23 +48,6 @@ class WorkshopForm(forms.ModelForm):
         course.empty_label = _("None: trainees of several courses")
 
 
-class TraineeChoiceField(forms.ModelMultipleChoiceField):
-    """Ticked trainees, by id. An id that is not a plain number a database can hold is refused
-    like any other id off the list (SQLite raises OverflowError on a 20-digit one)."""
-
-    LARGEST_ID = 2**63 - 1
-
-    def _check_values(self, value):
-        for pk in value:
-            if not str(pk).isdigit() or int(pk) > self.LARGEST_ID:
-                raise forms.ValidationError(
-                    self.error_messages["invalid_pk_value"],
-                    code="invalid_pk_value",
-                    params={"pk": pk},
-                )
-        return super()._check_values(value)
-
-
 class AttendanceForm(forms.Form):
     """Who was expected (`trainees`) and who came (`present`), among `candidates`.
 
@@ -75,13 +59,13 @@ class AttendanceForm(forms.Form):
         "A ticked trainee is not on this workshop’s list any more. Reload the page and tick again."
     )
 
-    trainees = TraineeChoiceField(
+    trainees = IdsChoiceField(
         label=_("Expected"),
         queryset=None,
         required=False,
         error_messages={"invalid_choice": OFF_THE_LIST, "invalid_pk_value": OFF_THE_LIST},
     )
-    present = TraineeChoiceField(
+    present = IdsChoiceField(
         label=_("Present"),
         queryset=None,
         required=False,

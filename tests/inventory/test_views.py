@@ -483,3 +483,13 @@ def test_the_donation_page_lists_its_laptops(staff_client, alice):
     assert list(response.context["laptops"]) == [laptop]
     html = response.content.decode()
     assert laptop.asset_tag in html and other.asset_tag not in html
+
+
+def test_an_id_too_large_for_the_database_is_refused_cleanly(staff_client):
+    response = staff_client.post(
+        reverse("inventory:laptops_bulk"),
+        {"laptops": ["99999999999999999999999"], "action": "labels"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "n’est pas une valeur correcte" in messages_of(response)[0]

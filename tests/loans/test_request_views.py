@@ -236,3 +236,17 @@ def test_the_queue_query_count_does_not_grow(client, alice, bob, course):
     with CaptureQueriesContext(connection) as large:
         client.get(reverse("loans:requests"))
     assert len(small) == len(large)
+
+
+def test_huge_or_foreign_ids_in_bulk_forms_are_refused_cleanly(client, alice, bob, course):
+    client.force_login(alice)
+    response = client.post(
+        reverse("loans:approve_in_order"), {"requests": ["99999999999999999999999"]}, follow=True
+    )
+    assert shown(response) == ["Cochez au moins une demande déposée ou en liste d’attente."]
+    client.force_login(bob)
+    response = client.post(
+        reverse("loans:requests_for_course", args=[course.pk]),
+        request_data(trainees=["99999999999999999999999"]),
+    )
+    assert "trainees" in response.context["form"].errors
