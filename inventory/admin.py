@@ -19,12 +19,13 @@ from django.urls import reverse
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
-from import_export.formats import base_formats
 from import_export.forms import SelectableFieldsExportForm
+
+from defis.importing import CSV, XLSX, AllOrNothingImportMixin
 
 from . import services
 from .models import Donation, Donor, Laptop, LaptopStatusChange, Location, Repair, WipeRecord
-from .resources import CSV, LaptopResource, UnreadableFile
+from .resources import LaptopResource
 
 
 @admin.register(Donor)
@@ -164,7 +165,7 @@ class LaptopExportForm(SelectableFieldsExportForm):
 
 
 @admin.register(Laptop)
-class LaptopAdmin(ImportExportModelAdmin):
+class LaptopAdmin(AllOrNothingImportMixin, ImportExportModelAdmin):
     list_display = (
         "asset_tag",
         "brand",
@@ -220,8 +221,8 @@ class LaptopAdmin(ImportExportModelAdmin):
 
     # Import and export
     resource_classes = (LaptopResource,)
-    import_formats = (CSV, base_formats.XLSX)
-    export_formats = (CSV, base_formats.XLSX)
+    import_formats = (CSV, XLSX)
+    export_formats = (CSV, XLSX)
     # With a byte order mark, Excel reads the accents of a UTF-8 CSV right.
     to_encoding = "utf-8-sig"
     import_template_name = "admin/inventory/laptop/import.html"
@@ -312,67 +313,6 @@ class LaptopAdmin(ImportExportModelAdmin):
 
     def _import_help(self):
         return {"accepted_values": LaptopResource.accepted_values()}
-
-    def get_import_data_kwargs(self, **kwargs):
-        kwargs = super().get_import_data_kwargs(**kwargs)
-        # All or nothing: one wrong row rolls the whole file back, at the confirm step too
-        # (the library would otherwise import the good rows and skip the others).
-        kwargs["rollback_on_validation_errors"] = True
-        return kwargs
-
-    def add_data_read_fail_error_to_form(self, form, e):
-        if isinstance(e, UnicodeDecodeError):
-            message = gettext(
-                "This file is not a CSV file in UTF-8. Save it from your spreadsheet as "
-                "“CSV UTF-8”, or choose the XLSX format for an Excel file."
-            )
-        elif isinstance(e, UnreadableFile):
-            message = str(e)
-        else:
-            message = gettext(
-                "This file cannot be read. Check that the format chosen (CSV or XLSX) is the "
-                "file’s format."
-            )
-        form.add_error("import_file", message)
-
-    def import_action(self, request, **kwargs):
-        response = super().import_action(request, **kwargs)
-        context = getattr(response, "context_data", None) or {}
-        result = context.get("result")
-        if result is not None and (result.has_errors() or result.has_validation_errors()):
-            context["import_problems"] = LaptopResource().describe_errors(result)
-        return response
-
-    def process_result(self, result, request):
-        if result.has_errors() or result.has_validation_errors():
-            # Something changed between the preview and the confirmation. The import ran
-            # in one transaction and was rolled back: nothing was saved.
-            return self._import_refused(request, result)
-        return super().process_result(result, request)
-
-    def _import_refused(self, request, result):
-        form = self.get_import_form_class(request)(
-            self.get_import_formats(), self.get_import_resource_classes(request)
-        )
-        resource = LaptopResource()
-        context = {
-            **self.get_import_context_data(),
-            **self.admin_site.each_context(request),
-            "title": gettext("Import"),
-            "form": form,
-            "opts": self.opts,
-            "media": self.media + form.media,
-            "fields_list": [
-                (
-                    resource.get_display_name(),
-                    [f.column_name for f in resource.get_user_visible_fields()],
-                )
-            ],
-            "result": result,
-            "import_problems": resource.describe_errors(result),
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, [self.import_template_name], context)
 
     def add_success_message(self, result, request):
         totals = result.totals

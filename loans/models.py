@@ -5,9 +5,11 @@ against `LoanRequest.TRANSITIONS` and writes a `LoanRequestEvent`.
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -116,10 +118,21 @@ class LoanRequest(models.Model):
         indexes = [models.Index(fields=["status", "submitted_at"])]
 
     def __str__(self):
-        return _("Request no. %(number)s") % {"number": self.pk}
+        return self.number
 
     def get_absolute_url(self):
         return reverse("loans:request", args=[self.pk])
+
+    def clean(self):
+        super().clean()
+        trainee = self.trainee if self.trainee_id else None
+        if trainee and self.needed_by and self.needed_by > trainee.course.end_date:
+            raise ValidationError(
+                {
+                    "needed_by": _("The needed-by date is after the end of the course (%(date)s).")
+                    % {"date": date_format(trainee.course.end_date, "SHORT_DATE_FORMAT")}
+                }
+            )
 
     @property
     def is_open(self) -> bool:

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -272,7 +273,10 @@ class Trainee(models.Model):
 
     guardian_name = models.CharField(_("legal guardian’s name"), max_length=200, blank=True)
     guardian_relationship = models.CharField(
-        _("relationship"), max_length=100, blank=True, help_text=_("Mother, father, guardian…")
+        _("relationship to the trainee"),
+        max_length=100,
+        blank=True,
+        help_text=_("Mother, father, guardian…"),
     )
     guardian_phone = PhoneNumberField(_("guardian’s phone"), blank=True)
     guardian_email = models.EmailField(_("guardian’s email"), blank=True)
@@ -306,6 +310,19 @@ class Trainee(models.Model):
         verbose_name = _("trainee")
         verbose_name_plural = _("trainees")
         indexes = [models.Index(fields=["last_name", "first_name"])]
+        constraints = [
+            # One person, one enrolment per course, however the name is typed.
+            models.UniqueConstraint(
+                "course",
+                Lower("first_name"),
+                Lower("last_name"),
+                "birth_date",
+                name="trainee_enrolled_once_per_course",
+                violation_error_message=_(
+                    "A trainee with this name and birth date is already enrolled on this course."
+                ),
+            ),
+        ]
 
     def __str__(self):
         return self.full_name

@@ -279,7 +279,11 @@ class TraineeResource(SpreadsheetResource):
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
         errors = {name: list(found) for name, found in (import_validation_errors or {}).items()}
         try:
-            instance.full_clean(exclude=set(errors), validate_unique=validate_unique)
+            # The one-enrolment-per-course constraint is checked below, with a sentence that
+            # names the person and the line; the database constraint stays the last guard.
+            instance.full_clean(
+                exclude=set(errors), validate_unique=validate_unique, validate_constraints=False
+            )
         except ValidationError as error:
             errors = error.update_error_dict(errors)
         self._gather_guardian_errors(instance, errors)

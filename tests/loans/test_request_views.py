@@ -250,3 +250,22 @@ def test_huge_or_foreign_ids_in_bulk_forms_are_refused_cleanly(client, alice, bo
         request_data(trainees=["99999999999999999999999"]),
     )
     assert "trainees" in response.context["form"].errors
+
+
+def test_the_admin_cannot_move_the_needed_by_date_past_the_course_end(client, root, bob, trainee):
+    request = make_request(trainee, by=bob)
+    client.force_login(root)
+    url = reverse("admin:loans_loanrequest_change", args=[request.pk])
+    response = client.post(
+        url,
+        {
+            "needed_by": (trainee.course.end_date + timedelta(days=1)).isoformat(),
+            "justification": "x",
+            "events-TOTAL_FORMS": "0",
+            "events-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200
+    assert "après la fin de la formation" in response.content.decode()
+    request.refresh_from_db()
+    assert request.needed_by <= trainee.course.end_date

@@ -276,3 +276,15 @@ def test_list_query_counts_do_not_grow_with_rows(client, alice, bob, course):
     CourseFactory.create_batch(20, training_body=course.training_body)
     large = {url: _count_queries(client, url) for url in small}
     assert large == small
+
+
+def test_a_trainee_is_enrolled_once_per_course(client, bob, course):
+    client.force_login(bob)
+    assert client.post(reverse("trainees:trainee_new"), trainee_data(course)).status_code == 302
+    response = client.post(
+        reverse("trainees:trainee_new"),
+        trainee_data(course, first_name="léa", last_name="LE GALL"),
+    )
+    assert response.status_code == 200
+    assert "déjà inscrit à cette formation" in response.content.decode()
+    assert Trainee.objects.count() == 1
