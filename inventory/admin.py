@@ -289,7 +289,9 @@ class LaptopAdmin(AllOrNothingImportMixin, ImportExportModelAdmin):
             "title": gettext("Change the status of laptops"),
             "opts": self.opts,
             "form": form,
-            "laptops": queryset.order_by("asset_tag"),
+            "objects": queryset.order_by("asset_tag"),
+            "action": "change_status",
+            "submit": gettext("Change the status"),
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "media": self.media + form.media,
         }

@@ -246,7 +246,7 @@ class LoanRequestAdmin(admin.ModelAdmin):
             "opts": self.opts,
             "form": form,
             "action": action,
-            "requests": queryset.select_related("trainee__course__training_body", "laptop"),
+            "objects": queryset.select_related("trainee__course__training_body", "laptop"),
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "media": self.media + form.media,
         }
