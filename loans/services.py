@@ -354,8 +354,9 @@ class BulkApproval:
 
 def requests_approve_in_order(*, requests: Iterable[LoanRequest], by, now=None) -> BulkApproval:
     """Approve the requests in waitlist order (waitlisted first, each by submission time),
-    as far as the ready stock goes. Each approval is its own transaction: those made stay
-    made when the stock runs out; the others are reported with the reason."""
+    as far as the ready stock goes. Each approval commits or rolls back on its own (a
+    savepoint inside a request's transaction): those made stay made when the stock runs
+    out; the others are reported with the reason."""
     now = now or timezone.now()
     result = BulkApproval()
     ordered = sorted(
