@@ -1,14 +1,17 @@
 """Form pieces shared by the apps. This module imports no app."""
 
+import re
+
 from django import forms
 
 LARGEST_ID = 2**63 - 1  # the largest BigAutoField
 
 
 def is_id(value) -> bool:
-    """A plain positive number a database id column can hold."""
+    """A plain positive number a database id column can hold: ASCII digits only ("²" and
+    "٣" are digits to Python, not to a database)."""
     text = str(value)
-    return text.isdigit() and 0 < int(text) <= LARGEST_ID
+    return re.fullmatch(r"[0-9]{1,19}", text) is not None and 0 < int(text) <= LARGEST_ID
 
 
 class IdsChoiceField(forms.ModelMultipleChoiceField):

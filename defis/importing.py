@@ -17,6 +17,7 @@ A helper module: it imports no app.
 import csv
 import io
 import os
+import re
 
 import tablib
 from django.conf import settings
@@ -33,6 +34,9 @@ HEADER_LINES = 1
 
 # What a web upload may weigh: a course's list of trainees is a few kilobytes.
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+# How many lines a file may run to, blank ones included: a few bytes can declare a million
+# empty rows, which would take minutes and gigabytes to go through.
+MAX_LINES = 20_000
 
 
 class UnreadableFile(ValueError):
@@ -48,9 +52,77 @@ def cell_text(value) -> str:
     return str(value).strip()
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = re.compile(r"[+-]?[0-9][0-9 .,]*")
+
+
+def spreadsheet_text(value):
+    """A value as a spreadsheet may show it without running it: text that starts like a
+    formula ("=", "+", "-", "@") gets a leading quote, unless it is a plain number or a
+    phone number ("-12,5", "+33 6 12 34 56 78"). Other values are left as they are."""
+    if not isinstance(value, str) or value[:1] not in FORMULA_STARTS:
+        return value
+    if NUMBER.fullmatch(value):
+        return value
+    return f"'{value}"
+
+
+def _escaped(dataset):
+    """A copy of `dataset` whose cells cannot run as formulas in a spreadsheet."""
+    safe = tablib.Dataset(headers=dataset.headers, title=dataset.title)
+    for row in dataset:
+        safe.append([spreadsheet_text(value) for value in row])
+    return safe
+
+
 def header_key(header) -> str:
     """A header as compared: case, spaces and apostrophes do not matter."""
     return " ".join(cell_text(header).replace("’", "'").split()).casefold()
+
+
+def _too_long() -> UnreadableFile:
+    return UnreadableFile(
+        _(
+            "This file runs to more than %(max)s lines: remove the empty lines at its end, or "
+            "split it."
+        )
+        % {"max": MAX_LINES}
+    )
+
+
+def _check_text(value) -> None:
+    if isinstance(value, str) and "\x00" in value:
+        raise UnreadableFile(
+            _("This file holds invisible control characters: save it again from your spreadsheet.")
+        )
+
+
+class _Rows:
+    """Data rows as they are read: blank rows held back until a filled one follows, so that
+    the blank rows at the end of a file cost nothing, and the line count capped."""
+
+    def __init__(self, dataset, width, empty):
+        self.dataset, self.width, self.empty = dataset, width, empty
+        self.pending_blank = 0
+
+    def add(self, line, cells):
+        if line > MAX_LINES:
+            raise _too_long()
+        if any(cell_text(cell) for cell in cells[self.width :]):
+            raise UnreadableFile(
+                _("Line %(line)s has more cells than the first line has column names.")
+                % {"line": line}
+            )
+        cells = list(cells[: self.width])
+        if not any(cell_text(cell) for cell in cells):
+            self.pending_blank += 1
+            return
+        for cell in cells:
+            _check_text(cell)
+        for _blank in range(self.pending_blank):
+            self.dataset.append([self.empty] * self.width)
+        self.pending_blank = 0
+        self.dataset.append(cells + [self.empty] * (self.width - len(cells)))
 
 
 class CSV(base_formats.CSV):
@@ -65,27 +137,23 @@ class CSV(base_formats.CSV):
     def create_dataset(self, in_stream, **kwargs):
         if isinstance(in_stream, bytes):
             in_stream = in_stream.decode(self.encoding or "utf-8-sig")
+        _check_text(in_stream)
         header_line = in_stream.split("\n", 1)[0]
         delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
-        records = list(csv.reader(io.StringIO(in_stream), delimiter=delimiter))
+        records = csv.reader(io.StringIO(in_stream), delimiter=delimiter)
         dataset = tablib.Dataset()
-        if not records:
+        headers = next(records, None)
+        if headers is None:
             return dataset
-        headers, *rows = records
         dataset.headers = headers
-        width = len(headers)
-        for line, cells in enumerate(rows, start=HEADER_LINES + 1):
-            if any(cell.strip() for cell in cells[width:]):
-                raise UnreadableFile(
-                    _("Line %(line)s has more cells than the first line has column names.")
-                    % {"line": line}
-                )
-            dataset.append(cells[:width] + [""] * (width - len(cells)))
+        rows = _Rows(dataset, len(headers), "")
+        for line, cells in enumerate(records, start=HEADER_LINES + 1):
+            rows.add(line, cells)
         return dataset
 
     def export_data(self, dataset, **kwargs):
         kwargs.setdefault("delimiter", ";")
-        return super().export_data(dataset, **kwargs)
+        return super().export_data(_escaped(dataset), **kwargs)
 
 
 class XLSX(base_formats.XLSX):
@@ -94,29 +162,34 @@ class XLSX(base_formats.XLSX):
     numbers; empty columns at the right of the header (a formatted but unused column) are
     dropped."""
 
+    def export_data(self, dataset, **kwargs):
+        # openpyxl writes a text starting with "=" as a formula.
+        return super().export_data(_escaped(dataset), **kwargs)
+
     def create_dataset(self, in_stream):
         import openpyxl
 
         workbook = openpyxl.load_workbook(io.BytesIO(in_stream), read_only=True, data_only=True)
+        dataset = tablib.Dataset()
         try:
-            rows = [list(row) for row in workbook.active.iter_rows(values_only=True)]
+            sheet = workbook.active
+            # The header first, then the rows no wider than it: a sheet may declare a
+            # million columns or rows that hold nothing.
+            first = next(sheet.iter_rows(max_row=1, values_only=True), None)
+            if first is None:
+                return dataset
+            headers = list(first)
+            while headers and not cell_text(headers[-1]):
+                headers.pop()
+            dataset.headers = [cell_text(header) for header in headers]
+            width = max(len(headers), 1)
+            rows = _Rows(dataset, len(headers), None)
+            # One column more than the header, to notice cells beyond it.
+            cells = sheet.iter_rows(min_row=2, max_col=width + 1, values_only=True)
+            for line, row in enumerate(cells, start=HEADER_LINES + 1):
+                rows.add(line, row)
         finally:
             workbook.close()
-        dataset = tablib.Dataset()
-        if not rows:
-            return dataset
-        headers = rows[0]
-        while headers and not cell_text(headers[-1]):
-            headers.pop()
-        dataset.headers = [cell_text(header) for header in headers]
-        width = len(headers)
-        for line, cells in enumerate(rows[1:], start=HEADER_LINES + 1):
-            if any(cell_text(cell) for cell in cells[width:]):
-                raise UnreadableFile(
-                    _("Line %(line)s has more cells than the first line has column names.")
-                    % {"line": line}
-                )
-            dataset.append(cells[:width] + [None] * (width - len(cells)))
         return dataset
 
 
@@ -218,6 +291,13 @@ class SpreadsheetResource(resources.ModelResource):
     def before_import(self, dataset, **kwargs):
         aliases = self.header_aliases()
         headers = [aliases.get(header_key(header), header) for header in dataset.headers or []]
+        repeated = sorted({h for h in headers if h in aliases.values() and headers.count(h) > 1})
+        if repeated:
+            dataset.wipe()
+            raise UnreadableFile(
+                _("These columns appear twice in the first line: %(columns)s. Keep one of each.")
+                % {"columns": ", ".join(repeated)}
+            )
         if not set(headers) & set(aliases.values()):
             dataset.wipe()  # nothing to read row by row: one message says it all
             raise UnreadableFile(

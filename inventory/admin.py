@@ -24,6 +24,7 @@ from import_export.forms import SelectableFieldsExportForm
 from defis.importing import CSV, XLSX, AllOrNothingImportMixin
 
 from . import services
+from .labels import MAX_LABELS, too_many_labels
 from .models import Donation, Donor, Laptop, LaptopStatusChange, Location, Repair, WipeRecord
 from .resources import LaptopResource
 
@@ -300,7 +301,10 @@ class LaptopAdmin(AllOrNothingImportMixin, ImportExportModelAdmin):
 
     @admin.action(description=_("Print labels"), permissions=["view"])
     def print_labels(self, request, queryset):
-        ids = sorted(queryset.values_list("pk", flat=True))
+        ids = sorted(queryset.values_list("pk", flat=True)[: MAX_LABELS + 1])
+        if len(ids) > MAX_LABELS:
+            self.message_user(request, too_many_labels(queryset.count()), messages.ERROR)
+            return None
         query = urlencode([("laptop", pk) for pk in ids])
         return HttpResponseRedirect(f"{reverse('inventory:labels')}?{query}")
 

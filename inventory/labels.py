@@ -23,6 +23,8 @@ from defis.permissions import staff_required
 from .models import Laptop
 
 LABELS_PER_SHEET = 24  # 3 columns × 8 rows
+# One print run at most: 20 sheets (and an address that every browser and server accepts).
+MAX_LABELS = 20 * LABELS_PER_SHEET
 DEFAULT_OWNER = "Défis"
 
 
@@ -78,7 +80,15 @@ def _chosen_ids(values: Sequence[str]) -> set[int]:
         raise LabelRequestError(
             _("The chosen laptops could not be read. Choose them again in the list.")
         )
+    if len(ids) > MAX_LABELS:
+        raise LabelRequestError(too_many_labels(len(ids)))
     return ids
+
+
+def too_many_labels(count: int) -> str:
+    return _(
+        "%(count)s laptops chosen: print at most %(max)s labels at a time (%(sheets)s sheets)."
+    ) % {"count": count, "max": MAX_LABELS, "sheets": MAX_LABELS // LABELS_PER_SHEET}
 
 
 def _skip(value: str) -> int:

@@ -17,6 +17,7 @@ spreadsheet numbers it (the header is line 1).
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
+from django.db.models.fields import NOT_PROVIDED
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from import_export import fields, widgets
@@ -201,6 +202,17 @@ class LaptopResource(SpreadsheetResource):
     status = _column("status", readonly=True)
     status_changed_at = _column("status_changed_at", widgets.DateTimeWidget(), readonly=True)
     retirement_reason = _column("retirement_reason", readonly=True)
+
+    def import_field(self, field, instance, row, is_m2m=False, **kwargs):
+        # An empty cell gives a new laptop the model's default, but leaves an existing
+        # laptop's value as it is: a blank column is not an instruction to reset it.
+        if (
+            instance.pk
+            and field.default is not NOT_PROVIDED
+            and not _text(row.get(field.column_name))
+        ):
+            return
+        super().import_field(field, instance, row, is_m2m=is_m2m, **kwargs)
 
     class Meta:
         model = Laptop

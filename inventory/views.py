@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from django.views.generic import ListView, UpdateView
 from django_filters.views import FilterView
 
+from defis.forms import is_id
 from defis.permissions import StaffRequiredMixin, staff_required
 
 from . import services
@@ -155,8 +156,11 @@ class LaptopUpdateView(StaffRequiredMixin, UpdateView):
     template_name = "inventory/laptop_form.html"
 
     def form_valid(self, form):
+        # The form's columns only: a status changed meanwhile (a reservation) stays.
+        self.object = form.save(commit=False)
+        self.object.save(update_fields=list(form.fields))
         messages.success(self.request, _("The laptop’s details are saved."))
-        return super().form_valid(form)
+        return redirect(self.object)
 
 
 @staff_required
@@ -331,7 +335,7 @@ def donation_new(request):
 
 def _initial_donor(request):
     donor = request.GET.get("donor", "")
-    return {"donor": donor} if donor.isdigit() else {}
+    return {"donor": donor} if is_id(donor) else {}
 
 
 @staff_required

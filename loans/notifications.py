@@ -36,7 +36,9 @@ def request_decided(request: LoanRequest) -> None:
     if template is None:
         return
     request_id, status = request.pk, request.status
-    transaction.on_commit(lambda: _send(request_id, status))
+    # robust: a mail server that fails must not turn a decision already saved into an
+    # error page; the failure is logged for the administrator.
+    transaction.on_commit(lambda: _send(request_id, status), robust=True)
 
 
 def _send(request_id: int, status: str) -> None:

@@ -83,7 +83,7 @@ def request_new(request):
     trainee_id = request.GET.get("trainee", "")
     trainee = get_object_or_404(
         Trainee.objects.visible_to(request.user).select_related("course__training_body"),
-        pk=int(trainee_id) if trainee_id.isdigit() else 0,
+        pk=int(trainee_id) if is_id(trainee_id) else 0,
     )
     form = RequestForm(request.POST or None, course=trainee.course)
     if request.method == "POST" and form.is_valid():

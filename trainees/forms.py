@@ -1,4 +1,5 @@
 from django import forms
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -26,7 +27,10 @@ class CourseForm(forms.ModelForm):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         if role_of(user) is Role.STAFF:
-            self.fields["training_body"].queryset = TrainingBody.objects.active()
+            # New courses for active bodies; an existing course keeps its own body.
+            self.fields["training_body"].queryset = TrainingBody.objects.filter(
+                Q(active=True) | Q(pk=self.instance.training_body_id)
+            )
         else:
             del self.fields["training_body"]
             if self.instance.training_body_id is None:

@@ -13,6 +13,8 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -51,6 +53,13 @@ def trainee_import(request, pk):
     )
     if request.GET.get("template"):
         return _template_file(course)
+    if not course.is_current_or_coming(today=timezone.localdate()):
+        messages.error(
+            request,
+            _("This course ended on %(date)s: trainees are enrolled on current or coming courses.")
+            % {"date": date_format(course.end_date, "SHORT_DATE_FORMAT")},
+        )
+        return redirect(course)
     if request.method == "POST":
         form = TraineeImportForm(request.POST, request.FILES)
     else:

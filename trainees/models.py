@@ -127,6 +127,11 @@ class Coordinator(models.Model):
             )
 
 
+# Dates outside these years are typing mistakes (0206 for 2026, 9999 for an unknown end).
+FIRST_COURSE_YEAR, LAST_COURSE_YEAR = 2000, 2100
+FIRST_BIRTH_YEAR = 1900
+
+
 def age_on(birth_date: date, day: date) -> int:
     """Age in whole years on `day` (a birthday on 29 February counts from 1 March)."""
     return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
@@ -204,6 +209,21 @@ class Course(models.Model):
 
     def get_absolute_url(self):
         return reverse("trainees:course", args=[self.pk])
+
+    def clean(self):
+        super().clean()
+        errors = {}
+        for name in ("start_date", "end_date"):
+            day = getattr(self, name)
+            if day and not FIRST_COURSE_YEAR <= day.year <= LAST_COURSE_YEAR:
+                errors[name] = _(
+                    "Check this date: a course runs between %(first)s and %(last)s."
+                ) % {
+                    "first": FIRST_COURSE_YEAR,
+                    "last": LAST_COURSE_YEAR,
+                }
+        if errors:
+            raise ValidationError(errors)
 
     def is_current_or_coming(self, *, today: date) -> bool:
         return self.end_date >= today
@@ -367,6 +387,10 @@ class Trainee(models.Model):
         course = self._course_or_none()
         if self.birth_date and self.birth_date >= timezone.localdate():
             errors["birth_date"] = _("The birth date must be in the past.")
+        elif self.birth_date and self.birth_date.year < FIRST_BIRTH_YEAR:
+            errors["birth_date"] = _("Check the birth date: the year is before %(year)s.") % {
+                "year": FIRST_BIRTH_YEAR
+            }
         elif course and self.birth_date:
             age = self.age_on(course.start_date)
             if course.min_age and age < course.min_age:

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from defis.forms import is_id
 from defis.models import Association
 from defis.permissions import (
     coordinator_profile,
@@ -178,7 +179,7 @@ def _trainee_form(request, trainee, *, initial=None):
 def trainee_new(request):
     initial = {}
     course_id = request.GET.get("course", "")
-    if course_id.isdigit():
+    if is_id(course_id):
         course = Course.objects.visible_to(request.user).filter(pk=course_id).first()
         if course is not None:
             initial["course"] = course

@@ -21,6 +21,8 @@ from django.utils.translation import gettext as _
 from django.views.generic import CreateView, UpdateView
 from django_filters.views import FilterView
 
+from defis.forms import is_id
+from defis.importing import spreadsheet_text
 from defis.permissions import StaffRequiredMixin, staff_required
 from trainees.models import Attendance, Course, Trainee, Workshop
 from trainees.services import attendance_replace
@@ -202,7 +204,7 @@ class WorkshopCreateView(StaffRequiredMixin, CreateView):
 
     def get_initial(self):
         initial = {"date": timezone.localdate(), "facilitator": self.request.user.get_full_name()}
-        if self.request.GET.get("course", "").isdigit():
+        if is_id(self.request.GET.get("course", "")):
             initial["course"] = self.request.GET["course"]
         return initial
 
@@ -339,9 +341,7 @@ def workshop_hours(request):
 
 
 def _csv_cell(value) -> str:
-    """A cell Excel shows as text: a value starting like a formula gets a leading quote."""
-    text = str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return spreadsheet_text(str(value))
 
 
 def _hours_csv(trainees) -> HttpResponse:

@@ -241,3 +241,18 @@ def test_staff_are_let_in(client, alice, agora_records, name):
     client.force_login(alice)
     response = call(client, url_for(name, rule, agora_records), rule)
     assert response.status_code in (200, 302), name
+
+
+@pytest.mark.parametrize("value", ["²", "٣", "-1", "0", "1e3", "99999999999999999999999", ""])
+def test_ids_that_are_not_plain_numbers_never_answer_500(client, alice, bob, value):
+    client.force_login(bob)
+    assert client.get(f"{reverse('loans:request_new')}?trainee={value}").status_code == 404
+    assert client.get(f"{reverse('trainees:trainee_new')}?course={value}").status_code == 200
+    client.force_login(alice)
+    response = client.post(
+        reverse("inventory:laptops_bulk"), {"laptops": [value], "action": "labels"}
+    )
+    assert response.status_code == 302
+    response = client.post(reverse("loans:approve_in_order"), {"requests": [value]})
+    assert response.status_code == 302
+    assert client.get(f"{reverse('inventory:labels')}?laptop={value}").status_code == 302

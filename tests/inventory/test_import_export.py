@@ -144,6 +144,22 @@ def test_a_row_with_an_asset_tag_updates_that_laptop_but_never_its_status(staff_
     assert Laptop.objects.count() == 1
 
 
+def test_an_empty_cell_leaves_an_existing_laptops_value_as_it_is(staff_client, alice):
+    laptop = make_laptop(by=alice, has_charger=False, keyboard_layout="qwerty_us")
+    rows = [
+        [column("asset_tag"), column("model"), column("has_charger"), column("keyboard_layout")],
+        [laptop.asset_tag, "ThinkPad T480s", "", ""],
+    ]
+    response = confirm(staff_client, upload(staff_client, csv_file(rows)))
+    assert response.status_code == 302
+    laptop.refresh_from_db()
+    assert (laptop.model, laptop.has_charger, laptop.keyboard_layout) == (
+        "ThinkPad T480s",
+        False,
+        "qwerty_us",
+    )
+
+
 def test_a_file_with_bad_rows_imports_nothing_and_names_every_bad_line(staff_client, alice):
     make_laptop(by=alice, serial_number="EXISTING1")
     rows = [

@@ -11,7 +11,7 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from defis.models import Association
-from inventory.labels import qr_code_data_uri
+from inventory.labels import MAX_LABELS, qr_code_data_uri
 from tests.factories import make_laptop
 
 URL = reverse("inventory:labels")
@@ -210,3 +210,13 @@ def test_it_sends_anonymous_visitors_to_the_login_page(client, laptops):
 
     assert response.status_code == 302
     assert response.url.startswith(reverse("login"))
+
+
+def test_more_labels_than_one_print_run_are_refused_with_the_limit(client, alice):
+    client.force_login(alice)
+    ids = "&".join(f"laptop={n}" for n in range(1, MAX_LABELS + 2))
+    response = client.get(f"{reverse('inventory:labels')}?{ids}", follow=True)
+    shown = [str(m) for m in response.context["messages"]]
+    assert shown == [
+        "481 ordinateurs choisis : imprimez au plus 480 étiquettes à la fois (20 planches)."
+    ]

@@ -8,6 +8,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from inventory import services
+from inventory.forms import LaptopForm
 from inventory.models import Donation, Laptop, Repair, WipeRecord
 from tests.factories import DonorFactory, LocationFactory, make_laptop, wipe
 
@@ -493,3 +495,23 @@ def test_an_id_too_large_for_the_database_is_refused_cleanly(staff_client):
     )
     assert response.status_code == 200
     assert "n’est pas une valeur correcte" in messages_of(response)[0]
+
+
+def test_editing_the_details_never_writes_back_a_status_changed_meanwhile(
+    staff_client, alice, monkeypatch
+):
+    laptop = make_laptop(by=alice, status=Status.READY)
+    original_clean = LaptopForm.clean
+
+    def clean_while_someone_reserves_it(form):
+        services.laptop_change_status(laptop=laptop, to_status=Status.RESERVED, by=alice)
+        return original_clean(form)
+
+    monkeypatch.setattr(LaptopForm, "clean", clean_while_someone_reserves_it)
+    response = staff_client.post(
+        reverse("inventory:laptop_edit", args=[laptop.pk]),
+        {"brand": "Lenovo", "model": "ThinkPad T480s", "keyboard_layout": "azerty_fr"},
+    )
+    assert response.status_code == 302
+    laptop.refresh_from_db()
+    assert (laptop.model, laptop.status) == ("ThinkPad T480s", Status.RESERVED)

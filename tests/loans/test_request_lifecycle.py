@@ -357,3 +357,15 @@ def test_when_the_requester_has_left_the_other_coordinators_are_told(
     with django_capture_on_commit_callbacks(execute=True):
         services.request_waitlist(request=request, by=alice)
     assert mail.outbox[0].to == [colleague.email]
+
+
+def test_a_mail_server_that_fails_does_not_undo_or_hide_the_decision(
+    alice, bob, trainee, django_capture_on_commit_callbacks, settings, caplog
+):
+    settings.EMAIL_BACKEND = "tests.loans.failing_mail.Backend"
+    request = submit(trainee, bob)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.request_reject(request=request, reason="Hors critères", by=alice)
+    request.refresh_from_db()
+    assert request.status == Status.REJECTED
+    assert "the mail server is down" in caplog.text

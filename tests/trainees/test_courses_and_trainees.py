@@ -288,3 +288,44 @@ def test_a_trainee_is_enrolled_once_per_course(client, bob, course):
     assert response.status_code == 200
     assert "déjà inscrit à cette formation" in response.content.decode()
     assert Trainee.objects.count() == 1
+
+
+def test_staff_can_still_edit_the_course_of_an_inactive_body(client, alice, course, agora):
+    agora.active = False
+    agora.save()
+    client.force_login(alice)
+    response = client.post(
+        reverse("trainees:course_edit", args=[course.pk]),
+        {
+            "training_body": agora.pk,
+            "title": "Nouvel intitulé",
+            "town": course.town,
+            "start_date": course.start_date.isoformat(),
+            "end_date": course.end_date.isoformat(),
+        },
+    )
+    assert response.status_code == 302
+    course.refresh_from_db()
+    assert course.title == "Nouvel intitulé"
+
+
+def test_dates_typed_wrong_are_caught(client, alice, bob, agora, course):
+    client.force_login(alice)
+    response = client.post(
+        reverse("trainees:course_new"),
+        {
+            "training_body": agora.pk,
+            "title": "X",
+            "town": "Lorient",
+            "start_date": "0206-01-05",
+            "end_date": "9999-12-31",
+        },
+    )
+    errors = response.context["form"].errors
+    assert "Vérifiez cette date" in errors["start_date"][0]
+    assert "Vérifiez cette date" in errors["end_date"][0]
+    client.force_login(bob)
+    response = client.post(
+        reverse("trainees:trainee_new"), trainee_data(course, birth_date="1850-03-01")
+    )
+    assert "l’année est antérieure à 1900" in response.context["form"].errors["birth_date"][0]

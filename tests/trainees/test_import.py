@@ -462,3 +462,82 @@ def test_an_xlsx_with_a_blank_row_keeps_its_line_numbers(client, bob, course):
         "Ligne 4 : Date de naissance : « hier » n’est pas une date : écrivez-la jj/mm/aaaa, "
         "par exemple 25/03/2008."
     ]
+
+
+# --- Files built to cost a lot for little ---------------------------------------------------
+
+ADULT_ROW = ["Léa", "Le Gall", "25/03/2001", "", "", "3 rue des Lilas", "56600", "Lanester", ""]
+
+
+def test_a_workbook_declaring_a_million_empty_rows_is_refused_without_reading_them(
+    client, bob, course
+):
+    workbook = openpyxl.Workbook()
+    workbook.active.append([column(name) for name in ADULT])
+    workbook.active.append(ADULT_ROW)
+    workbook.active["A1000000"] = " "
+    content = io.BytesIO()
+    workbook.save(content)
+    client.force_login(bob)
+    response = upload(client, course, SimpleUploadedFile("long.xlsx", content.getvalue()))
+    (error,) = form_errors(response)
+    assert error.startswith("Ce fichier dépasse 20000 lignes")
+    assert not Trainee.objects.exists()
+
+
+def test_a_csv_of_empty_lines_is_refused(client, bob, course):
+    text = ";".join(column(name) for name in ADULT) + "\r\n" + ";".join(ADULT_ROW) + "\r\n"
+    text += "\r\n" * 30_000
+    client.force_login(bob)
+    response = upload(client, course, SimpleUploadedFile("long.csv", text.encode()))
+    assert form_errors(response)[0].startswith("Ce fichier dépasse")
+    assert not Trainee.objects.exists()
+
+
+def test_blank_lines_at_the_end_cost_nothing(client, bob, course):
+    rows = [[column(name) for name in ADULT], ADULT_ROW, *[[""] * len(ADULT)] * 50]
+    client.force_login(bob)
+    response = upload(client, course, csv_file(rows))
+    assert response.status_code == 302
+    assert Trainee.objects.count() == 1
+
+
+def test_a_nul_character_is_refused(client, bob, course):
+    rows = [[column(name) for name in ADULT], ["Lé\x00a", *ADULT_ROW[1:]]]
+    client.force_login(bob)
+    response = upload(client, course, csv_file(rows))
+    assert form_errors(response) == [
+        "Ce fichier contient des caractères de contrôle invisibles : enregistrez-le de "
+        "nouveau depuis votre tableur."
+    ]
+    assert not Trainee.objects.exists()
+
+
+def test_a_column_given_twice_is_refused(client, bob, course):
+    header = [column(name) for name in ADULT] + ["last_name"]
+    rows = [header, [*ADULT_ROW, "Autre"]]
+    client.force_login(bob)
+    response = upload(client, course, csv_file(rows))
+    assert problems(response) == [
+        "Ces colonnes apparaissent deux fois dans la première ligne : Nom. Gardez-en une de chaque."
+    ]
+    assert not Trainee.objects.exists()
+
+
+def test_a_finished_course_takes_no_import(client, bob, agora):
+    finished = CourseFactory(
+        training_body=agora,
+        start_date=date(2020, 1, 6),
+        end_date=date(2020, 6, 30),
+    )
+    client.force_login(bob)
+    rows = [[column(name) for name in ADULT], ADULT_ROW]
+    response = upload(client, finished, csv_file(rows))
+    assert response.status_code == 302
+    assert response["Location"] == finished.get_absolute_url()
+    shown = [str(m) for m in get_messages(response.wsgi_request)]
+    assert shown == [
+        "Cette formation s’est terminée le 30/06/2020 : les stagiaires s’inscrivent sur des "
+        "formations en cours ou à venir."
+    ]
+    assert not Trainee.objects.exists()
