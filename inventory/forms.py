@@ -8,25 +8,6 @@ from defis.forms import IdsChoiceField
 
 from .models import Donation, Donor, Laptop, Location, Repair, WipeRecord, normalise_serial
 
-SPEC_FIELDS = [
-    "brand",
-    "model",
-    "serial_number",
-    "processor",
-    "ram_gb",
-    "storage_gb",
-    "storage_type",
-    "screen_inches",
-    "operating_system",
-    "keyboard_layout",
-    "grade",
-    "has_charger",
-    "has_bag",
-    "has_mouse",
-    "replacement_value",
-    "location",
-]
-
 MAX_LAPTOPS_PER_ROW = 50
 
 
@@ -46,7 +27,7 @@ def staff_users():
 class LaptopForm(forms.ModelForm):
     class Meta:
         model = Laptop
-        fields = [*SPEC_FIELDS, "notes"]
+        fields = [*Laptop.DESCRIPTION_FIELDS, "notes"]
         localized_fields = ["screen_inches", "replacement_value"]
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
 

@@ -152,6 +152,25 @@ class Laptop(models.Model):
     }
     # Moves staff make from the laptop's page; the others belong to requests and loans.
     WORKSHOP_TARGETS = (Status.REFURBISHING, Status.IN_REPAIR, Status.READY)
+    # What describes the machine, as staff edit it and as imports and exports carry it.
+    DESCRIPTION_FIELDS = (
+        "brand",
+        "model",
+        "serial_number",
+        "processor",
+        "ram_gb",
+        "storage_gb",
+        "storage_type",
+        "screen_inches",
+        "operating_system",
+        "keyboard_layout",
+        "grade",
+        "has_charger",
+        "has_bag",
+        "has_mouse",
+        "replacement_value",
+        "location",
+    )
     # Statuses in which the laptop is in the workshop: wipes and repairs are recorded then.
     IN_WORKSHOP = (
         Status.INTAKE,
