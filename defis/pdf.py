@@ -77,11 +77,27 @@ class _LocalFetcher(weasyprint.URLFetcher):
             return URLFetcherResponse(url, file.read())
 
 
-def render_pdf(template_name: str, context: dict, *, request=None) -> bytes:
-    """Render a template that extends `pdf/base.html` to the bytes of a PDF."""
+def render_document(template_name: str, context: dict, *, request=None):
+    """Lay out a template that extends `pdf/base.html`: a WeasyPrint document, whose pages
+    can be combined with other documents' by `combine`."""
     html = render_to_string(template_name, context, request=request)
     document = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=_LocalFetcher())
-    return document.write_pdf(stylesheets=[print_stylesheet()], font_config=font_config())
+    return document.render(stylesheets=[print_stylesheet()], font_config=font_config())
+
+
+def render_pdf(template_name: str, context: dict, *, request=None) -> bytes:
+    """Render a template that extends `pdf/base.html` to the bytes of a PDF."""
+    return render_document(template_name, context, request=request).write_pdf()
+
+
+def combine(documents) -> bytes:
+    """One PDF of several documents laid out apart, each keeping its own page numbers
+    ("Page 1 / 3" restarts with every document)."""
+    documents = list(documents)
+    if not documents:
+        raise ValueError("No document to combine.")
+    pages = [page for document in documents for page in document.pages]
+    return documents[0].copy(pages).write_pdf()
 
 
 def pdf_response(pdf_bytes: bytes, filename: str, *, inline: bool = True) -> HttpResponse:

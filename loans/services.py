@@ -27,7 +27,7 @@ from inventory.models import Laptop
 from trainees.models import Trainee
 
 from . import notifications
-from .models import LoanRequest, LoanRequestEvent
+from .models import Loan, LoanRequest, LoanRequestEvent
 
 Status = LoanRequest.Status
 
@@ -109,6 +109,17 @@ def _check_can_submit(trainee: Trainee, *, needed_by: date, today: date) -> None
                 "status": open_request.get_status_display(),
             },
             code="open_request",
+        )
+    open_loan = Loan.objects.open().filter(trainee=trainee).first()
+    if open_loan is not None:
+        raise RequestError(
+            _("%(name)s already has a laptop on loan (%(number)s, “%(status)s”).")
+            % {
+                "name": name,
+                "number": open_loan.number,
+                "status": open_loan.get_status_display(),
+            },
+            code="open_loan",
         )
     if needed_by < today:
         raise RequestError(_("The needed-by date cannot be in the past."), code="needed_by")

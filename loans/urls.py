@@ -1,6 +1,6 @@
 from django.urls import path
 
-from loans import views
+from loans import distribution_views, loan_views, views
 
 app_name = "loans"
 
@@ -18,4 +18,38 @@ urlpatterns = [
     path("requests/<int:pk>/waitlist/", views.request_waitlist, name="request_waitlist"),
     path("requests/<int:pk>/reject/", views.request_reject, name="request_reject"),
     path("requests/<int:pk>/cancel/", views.request_cancel, name="request_cancel"),
+    path("requests/<int:pk>/prepare/", loan_views.loan_prepare, name="loan_prepare"),
+    # Loans
+    path("loans/", loan_views.loan_list, name="loans"),
+    path("loans/<int:pk>/", loan_views.loan_detail, name="loan"),
+    path("loans/<int:pk>/agreement.pdf", loan_views.loan_agreement, name="loan_agreement"),
+    path(
+        "loans/<int:pk>/return-record.pdf",
+        loan_views.loan_return_record,
+        name="loan_return_record",
+    ),
+    path("loans/<int:pk>/signed-scan.pdf", loan_views.loan_scan, name="loan_scan"),
+    path("loans/<int:pk>/signed-scan/", loan_views.loan_scan_upload, name="loan_scan_upload"),
+    path("loans/<int:pk>/hand-over/", loan_views.loan_hand_over, name="loan_hand_over"),
+    path("loans/<int:pk>/extend/", loan_views.loan_extend, name="loan_extend"),
+    path("loans/<int:pk>/return/", loan_views.loan_return, name="loan_return"),
+    path("loans/<int:pk>/loss/", loan_views.loan_loss, name="loan_loss"),
+    path("loans/<int:pk>/cancel/", loan_views.loan_cancel, name="loan_cancel"),
+    path("loans/<int:pk>/departure/", loan_views.loan_departure, name="loan_departure"),
+    # Distribution day: every prepared loan of one course
+    path(
+        "courses/<int:course_pk>/distribution/",
+        distribution_views.distribution,
+        name="distribution",
+    ),
+    path(
+        "courses/<int:course_pk>/distribution/agreements.pdf",
+        distribution_views.distribution_agreements,
+        name="distribution_agreements",
+    ),
+    path(
+        "courses/<int:course_pk>/distribution/hand-over/",
+        distribution_views.distribution_hand_over,
+        name="distribution_hand_over",
+    ),
 ]

@@ -11,8 +11,9 @@ from defis.models import User
 from defis.permissions import STAFF_GROUP_NAME
 from inventory import services
 from inventory.models import Donation, Donor, Laptop, Location, WipeRecord
+from loans import lending
 from loans import services as loan_services
-from loans.models import LoanRequest
+from loans.models import Loan, LoanRequest
 from trainees.models import Coordinator, Course, Territory, Trainee, TrainingBody
 
 PASSWORD = "correct horse battery staple"
@@ -197,3 +198,39 @@ def make_request(trainee, *, by, status=LoanRequest.Status.SUBMITTED, laptop=Non
         loan_services.request_cancel(request=request, by=by)
     request.refresh_from_db()
     return request
+
+
+GUARDIAN = {
+    "guardian_name": "Anne Le Goff",
+    "guardian_relationship": "Mère",
+    "guardian_phone": "06 12 34 56 78",
+    "guardian_email": "anne.legoff@example.org",
+    "guardian_street": "12 rue de la Paix",
+    "guardian_postal_code": "56600",
+    "guardian_town": "Lanester",
+}
+
+
+def minor_trainee(**fields) -> Trainee:
+    """A trainee of 16 on the first day of the course, with the legal guardian filled in."""
+    course = fields.pop("course", None) or CourseFactory()
+    fields.setdefault("birth_date", course.start_date - timedelta(days=365 * 16 + 10))
+    return TraineeFactory(course=course, **{**GUARDIAN, **fields})
+
+
+def make_loan(trainee=None, *, by, status=Loan.Status.PREPARED, laptop=None, **fields) -> Loan:
+    """A loan moved to `status` through the services: prepared from an approved request,
+    handed over today ("active"), then returned ("closed") or cancelled."""
+    trainee = trainee or TraineeFactory()
+    request = make_request(trainee, by=by, status=LoanRequest.Status.APPROVED, laptop=laptop)
+    loan = lending.loan_prepare(request=request, by=by, **fields)
+    if status in (Loan.Status.ACTIVE, Loan.Status.CLOSED):
+        lending.loan_hand_over(loan=loan, on=loan.start_date, by=by)
+    if status == Loan.Status.CLOSED:
+        lending.loan_return(
+            loan=loan, on=timezone.localdate(), by=by, accessories=loan.accessories_out
+        )
+    elif status == Loan.Status.CANCELLED:
+        lending.loan_cancel(loan=loan, reason="Le stagiaire ne vient plus.", by=by)
+    loan.refresh_from_db()
+    return loan

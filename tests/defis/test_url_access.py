@@ -9,16 +9,19 @@ answers 404 to a coordinator. A URL added without an entry here makes the test f
 from dataclasses import dataclass
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLResolver, get_resolver, reverse
 
 from inventory.models import Donation, Laptop
-from loans.models import LoanRequest
+from loans import lending
+from loans.models import Loan, LoanRequest
 from tests.factories import (
     CourseFactory,
     DonorFactory,
     TraineeFactory,
     UserFactory,
     make_laptop,
+    make_loan,
     make_request,
 )
 from trainees.models import Workshop
@@ -88,6 +91,30 @@ ACCESS = {
     "loans:request_waitlist": Rule(STAFF, "request", post_only=True),
     "loans:request_reject": Rule(STAFF, "request", post_only=True),
     "loans:request_cancel": Rule(SHARED, "request", post_only=True),
+    "loans:loan_prepare": Rule(STAFF, "approved_request"),
+    "loans:loans": Rule(SHARED),
+    "loans:loan": Rule(SHARED, "loan"),
+    "loans:loan_agreement": Rule(SHARED, "loan"),
+    "loans:loan_return_record": Rule(SHARED, "closed_loan"),
+    "loans:loan_scan": Rule(SHARED, "loan"),
+    "loans:loan_scan_upload": Rule(STAFF, "loan", post_only=True),
+    "loans:loan_hand_over": Rule(STAFF, "prepared_loan"),
+    "loans:loan_extend": Rule(STAFF, "loan"),
+    "loans:loan_return": Rule(STAFF, "loan"),
+    "loans:loan_loss": Rule(STAFF, "loan"),
+    "loans:loan_cancel": Rule(STAFF, "prepared_loan"),
+    "loans:loan_departure": Rule(SHARED, "loan"),
+    "loans:distribution": Rule(STAFF, "course"),
+    "loans:distribution_agreements": Rule(STAFF, "course"),
+    "loans:distribution_hand_over": Rule(STAFF, "course", post_only=True),
+}
+
+# URLs whose record is a course named "course_pk" in the path.
+COURSE_PK_URLS = {
+    "loans:requests_for_course",
+    "loans:distribution",
+    "loans:distribution_agreements",
+    "loans:distribution_hand_over",
 }
 
 # Paths that need more than a pk: (args for reverse)
@@ -118,10 +145,22 @@ def agora_records(alice, bob, agora):
     """One record of each kind, belonging to Agora Services (Bob's body)."""
     course = CourseFactory(training_body=agora)
     trainee = TraineeFactory(course=course)
+    loan = make_loan(TraineeFactory(course=course), by=alice, status=Loan.Status.ACTIVE)
+    lending.loan_attach_scan(
+        loan=loan, upload=SimpleUploadedFile("scan.pdf", b"%PDF-1.4 signed"), by=alice
+    )
     return {
         "course": course,
         "trainee": trainee,
         "request": make_request(trainee, by=bob),
+        "approved_request": make_request(
+            TraineeFactory(course=course), by=alice, status=LoanRequest.Status.APPROVED
+        ),
+        "loan": loan,
+        "prepared_loan": make_loan(TraineeFactory(course=course), by=alice),
+        "closed_loan": make_loan(
+            TraineeFactory(course=course), by=alice, status=Loan.Status.CLOSED
+        ),
         "laptop": make_laptop(by=alice),
         "donation": Donation.objects.create(donor=DonorFactory(), received_on=course.start_date),
         "workshop": Workshop.objects.create(
@@ -140,7 +179,7 @@ def url_for(name, rule, records):
         return reverse(name, args=SPECIAL_ARGS[name])
     kwargs = {}
     if rule.record:
-        key = "course_pk" if name == "loans:requests_for_course" else "pk"
+        key = "course_pk" if name in COURSE_PK_URLS else "pk"
         kwargs[key] = records[rule.record].pk
     url = reverse(name, kwargs=kwargs)
     if rule.query:
@@ -194,6 +233,11 @@ def test_another_bodys_record_answers_404_and_is_left_alone(client, charlie, ago
     assert call(client, url_for(name, rule, agora_records), rule).status_code == 404, name
     request.refresh_from_db()
     assert request.status == LoanRequest.Status.SUBMITTED
+    loans = {key: agora_records[key] for key in ("loan", "prepared_loan", "closed_loan")}
+    for key, loan in loans.items():
+        status = loan.status
+        loan.refresh_from_db()
+        assert loan.status == status, (name, key)
 
 
 @pytest.mark.parametrize(
@@ -220,6 +264,7 @@ def test_lists_show_a_coordinator_nothing_of_another_body(client, charlie, agora
     assert agora_records["trainee"].last_name not in page, name
     assert agora_records["course"].title not in page, name
     assert agora_records["request"].number not in page, name
+    assert agora_records["loan"].number not in page, name
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,106 @@
+"""The loan agreement (convention de prêt) and the return record, as PDFs.
+
+The agreement is laid out by templates/pdf/loans/agreement.html from the loan and from the
+editable text of an `AgreementTemplate` version. Until the handover it follows the latest
+version; at the handover `lending` renders it once more and keeps that PDF, which is then the
+only one ever served: a later edit of the template never changes a signed agreement.
+
+Documents are printed in French, the language the agreement is signed in, whatever the
+language of the person printing it.
+"""
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.utils import translation
+
+from defis.models import Association
+from defis.pdf import combine, render_document
+from trainees.models import Coordinator
+
+from .models import AgreementTemplate, Loan
+
+AGREEMENT_TEMPLATE = "pdf/loans/agreement.html"
+RETURN_RECORD_TEMPLATE = "pdf/loans/return_record.html"
+
+
+def _referent(loan: Loan):
+    """The training body's referent: the coordinator who asked for the laptop, else the
+    body's first coordinator, else nobody (the block is then left blank to fill in)."""
+    requester = loan.request.submitted_by
+    if requester is not None and getattr(requester, "coordinator", None) is not None:
+        return requester
+    coordinator = (
+        Coordinator.objects.filter(training_body_id=loan.course.training_body_id)
+        .select_related("user")
+        .first()
+    )
+    return coordinator.user if coordinator else None
+
+
+def agreement_context(loan: Loan, template: AgreementTemplate, association=None) -> dict:
+    return {
+        "association": association or Association.objects.current(),
+        "loan": loan,
+        "trainee": loan.trainee,
+        "course": loan.course,
+        "training_body": loan.course.training_body,
+        "laptop": loan.laptop,
+        "template": template,
+        "is_minor": loan.trainee_is_minor,
+        "referent": _referent(loan),
+    }
+
+
+def _agreement_document(loan: Loan, template: AgreementTemplate, association=None):
+    context = agreement_context(loan, template, association)
+    with translation.override(settings.LANGUAGE_CODE):
+        return render_document(AGREEMENT_TEMPLATE, context)
+
+
+def render_agreement(loan: Loan, template: AgreementTemplate | None = None) -> bytes:
+    """Lay out the agreement with the loan's version of the text (the latest version while
+    the loan is only prepared)."""
+    template = template or loan.agreement_template or AgreementTemplate.objects.current()
+    return _agreement_document(loan, template).write_pdf()
+
+
+def agreement_pdf(loan: Loan) -> bytes:
+    """The agreement as it is to be printed or was signed: once handed over, the frozen copy."""
+    if loan.agreement_pdf:
+        with loan.agreement_pdf.open("rb") as file:
+            return file.read()
+    return render_agreement(loan)
+
+
+def combined_agreements(loans: Iterable[Loan]) -> bytes:
+    """One PDF of the agreements of several prepared loans, to print at once (a distribution
+    day). Each agreement keeps its own page numbers."""
+    template = AgreementTemplate.objects.current()
+    association = Association.objects.current()
+    return combine(_agreement_document(loan, template, association) for loan in loans)
+
+
+def loans_for_documents(queryset):
+    """What the documents read, fetched in one go."""
+    return queryset.select_related(
+        "trainee",
+        "laptop",
+        "course__training_body",
+        "request__submitted_by__coordinator",
+        "agreement_template",
+    )
+
+
+def render_return_record(loan: Loan) -> bytes:
+    """The return record (constat de restitution), signed when the laptop comes back."""
+    context = {
+        "association": Association.objects.current(),
+        "loan": loan,
+        "trainee": loan.trainee,
+        "course": loan.course,
+        "laptop": loan.laptop,
+        "return_event": loan.events.filter(kind="returned").select_related("by").last(),
+    }
+    with translation.override(settings.LANGUAGE_CODE):
+        return render_document(RETURN_RECORD_TEMPLATE, context).write_pdf()
