@@ -358,7 +358,10 @@ class Laptop(models.Model):
         return sorted(self.TRANSITIONS[self.status], key=list(self.Status).index)
 
     def workshop_moves(self) -> list[str]:
-        """The moves offered on the laptop's page (retirement has its own form)."""
+        """The moves offered on the laptop's page (retirement has its own form). A laptop out
+        of the workshop (reserved, on loan, lost…) moves only with its request or loan."""
+        if not self.is_in_workshop:
+            return []
         return [s for s in self.allowed_moves() if s in self.WORKSHOP_TARGETS]
 
     @property

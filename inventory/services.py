@@ -200,8 +200,8 @@ def laptop_change_status(
 def laptops_change_status(
     *, laptops: Iterable[Laptop], to_status: str, by, note: str = "", now: datetime | None = None
 ) -> list[Laptop]:
-    """Move several laptops at once: all of them, or none. The error names every laptop
-    that cannot move, not just the first."""
+    """Move several laptops in the workshop at once: all of them, or none. The error names
+    every laptop that cannot move, not just the first."""
     now = now or timezone.now()
     ids = sorted({laptop.pk for laptop in laptops})
     # Locked in id order, so two bulk moves never wait for each other in a circle.
@@ -211,6 +211,13 @@ def laptops_change_status(
         try:
             if to_status == Status.RETIRED:
                 raise LaptopMoveError(RETIRE_NEEDS_REASON)
+            if not laptop.is_in_workshop:
+                # Reserved, on loan, lost or stolen: it moves with its request or loan.
+                raise LaptopMoveError(
+                    _("%(tag)s is “%(status)s”: it moves with its request or its loan.")
+                    % {"tag": laptop.asset_tag, "status": laptop.get_status_display()},
+                    code="not_in_workshop",
+                )
             _check_move(laptop, to_status)
         except LaptopMoveError as error:
             errors.extend(error.messages)

@@ -384,7 +384,7 @@ def loans_hand_over(
                             )
                         )
                 except LoanError as error:
-                    errors.extend(error.messages)
+                    errors.extend(error.error_list)  # messages and codes
             if errors:
                 raise LoanError(errors)
     except BaseException:

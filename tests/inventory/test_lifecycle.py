@@ -234,3 +234,18 @@ def test_a_donation_with_a_bad_laptop_saves_nothing(alice):
         )
     assert donor.donations.count() == 0
     assert not Laptop.objects.filter(serial_number="NEW1").exists()
+
+
+def test_a_reserved_laptop_is_not_freed_by_a_bulk_move_or_the_laptop_page(alice):
+    """Its request holds it: only a rejection or a cancellation frees it."""
+    reserved = make_laptop(status=Status.RESERVED, by=alice)
+    assert reserved.workshop_moves() == []
+
+    with pytest.raises(services.LaptopMoveError) as refused:
+        services.laptops_change_status(laptops=[reserved], to_status=Status.READY, by=alice)
+
+    assert refused.value.messages == [
+        f"{reserved.asset_tag} est « Réservé » : il change de statut avec sa demande ou son prêt."
+    ]
+    reserved.refresh_from_db()
+    assert reserved.status == Status.RESERVED
