@@ -1,15 +1,19 @@
+from datetime import timedelta
+
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, Max, Q
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from defis.models import Association, User
 from defis.permissions import Role, role_of, staff_required
 from inventory.models import Laptop
-from loans.models import LoanRequest
+from loans.models import Loan, LoanRequest
 from loans.services import next_on_waitlist
 from trainees.models import Territory, TrainingBody
 
@@ -43,6 +47,20 @@ def dashboard(request):
         coordinator_count=Count("id", filter=Q(coordinator__isnull=False)),
     )
     laptop_counts = dict(Laptop.objects.order_by().values_list("status").annotate(n=Count("id")))
+    today = timezone.localdate()
+    loan_counts = Loan.objects.aggregate(
+        prepared=Count("id", filter=Q(status=Loan.Status.PREPARED)),
+        active=Count("id", filter=Q(status=Loan.Status.ACTIVE)),
+        ending_soon=Count(
+            "id",
+            filter=Q(
+                status=Loan.Status.ACTIVE,
+                planned_end_date__gte=today,
+                planned_end_date__lte=today + timedelta(days=14),
+            ),
+        ),
+        overdue=Count("id", filter=Q(status=Loan.Status.ACTIVE, planned_end_date__lt=today)),
+    )
     request_counts = dict(
         LoanRequest.objects.open().order_by().values_list("status").annotate(n=Count("id"))
     )
@@ -52,6 +70,17 @@ def dashboard(request):
             for status in LoanRequest.OPEN
         ],
         "ready_count": laptop_counts.get(Laptop.Status.READY, 0),
+        "loan_figures": [
+            ("status=prepared", _("prepared, to hand over"), loan_counts["prepared"], ""),
+            ("status=active", _("on loan"), loan_counts["active"], ""),
+            (
+                "end=ending_soon",
+                _("ending within 14 days"),
+                loan_counts["ending_soon"],
+                "",
+            ),
+            ("end=overdue", _("overdue returns"), loan_counts["overdue"], "danger"),
+        ],
         "next_request": next_on_waitlist(),
         "laptop_figures": [
             (status, Laptop.Status(status).label, laptop_counts.get(status, 0))

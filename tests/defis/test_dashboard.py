@@ -73,3 +73,36 @@ def test_it_shows_who_is_next_when_a_laptop_is_ready(client, alice, bob, agora):
     page = client.get(reverse("dashboard")).content.decode()
     assert "data-next-request" in page
     assert f"la prochaine demande en liste d’attente est la {waiting.number}, Léa Le Gall" in page
+
+
+def test_it_counts_the_loans_to_hand_over_on_loan_ending_soon_and_overdue(client, alice):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from tests.factories import make_loan
+
+    make_loan(by=alice)
+    make_loan(by=alice, status="active")
+    soon = make_loan(
+        by=alice, status="active", planned_end_date=timezone.localdate() + timedelta(days=3)
+    )
+    make_loan(by=alice, status="closed")
+    with time_machine.travel(timezone.now() + timedelta(days=2)):
+        client.force_login(alice)
+        figures = {q: n for q, _, n, _ in client.get(reverse("dashboard")).context["loan_figures"]}
+    assert figures == {
+        "status=prepared": 1,
+        "status=active": 2,
+        "end=ending_soon": 1,
+        "end=overdue": 0,
+    }
+    with time_machine.travel(timezone.now() + timedelta(days=4)):
+        client.force_login(alice)
+        response = client.get(reverse("dashboard"))
+    figures = {q: n for q, _, n, _ in response.context["loan_figures"]}
+    assert figures["end=overdue"] == 1
+    assert figures["end=ending_soon"] == 0
+    assert soon.planned_end_date < timezone.localdate() + timedelta(days=4)
+    assert f'href="{reverse("loans:loans")}?end=overdue"' in response.content.decode()
