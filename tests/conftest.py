@@ -6,7 +6,10 @@
 - root: a superuser.
 """
 
+import importlib
+
 import pytest
+from django.apps import apps as django_apps
 
 from tests.factories import (
     PASSWORD,
@@ -65,3 +68,19 @@ def root(db):
 @pytest.fixture
 def password():
     return PASSWORD
+
+
+@pytest.fixture(autouse=True)
+def agreement_text(request):
+    """The first agreement version, as its migration makes it. A transactional test (real
+    commits, browser tests) empties the tables when it ends, so the next one would find no
+    template: those get it back. Other tests roll back and keep the migration's row."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = marker is not None and (
+        marker.kwargs.get("transaction") or (len(marker.args) > 0 and marker.args[0])
+    )
+    if not (transactional or "live_server" in request.fixturenames):
+        return
+    request.getfixturevalue("transactional_db")
+    migration = importlib.import_module("loans.migrations.0003_first_agreement_template")
+    migration.create_first_version(django_apps, None)

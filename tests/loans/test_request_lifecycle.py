@@ -369,3 +369,19 @@ def test_a_mail_server_that_fails_does_not_undo_or_hide_the_decision(
     request.refresh_from_db()
     assert request.status == Status.REJECTED
     assert "the mail server is down" in caplog.text
+
+
+def test_plain_text_mails_keep_apostrophes_and_ampersands_as_typed(
+    alice, bob, trainee, django_capture_on_commit_callbacks
+):
+    trainee.last_name = "N'Diaye & Fils"
+    trainee.save()
+    request = submit(trainee, bob)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.request_reject(request=request, reason="Dossier « incomplet » & <daté>", by=alice)
+    message = mail.outbox[0]
+    assert "N'Diaye & Fils" in message.subject
+    assert "N'Diaye & Fils" in message.body
+    assert "Dossier « incomplet » & <daté>" in message.body
+    # The HTML part stays escaped.
+    assert "&lt;daté&gt;" in message.alternatives[0][0]
