@@ -1,5 +1,6 @@
-"""Demo inventory for `seed_demo`: about a hundred laptops, in every status but "reserved",
-which the demo requests give (loans.demo).
+"""Demo inventory for `seed_demo`: about a hundred laptops, in the workshop statuses. The
+others (reserved, on loan, returned, lost, stolen) come from the demo requests and loans
+(loans.demo), so that every laptop out of the workshop has the request or loan that took it.
 
 Donors are fictional. Everything is dated relative to today and goes through the real
 services, so every laptop has the history, wipes and repairs its status implies.
@@ -49,13 +50,9 @@ MODELS = [
 
 # days ago the batch came in, donor index, then how many of its laptops end in each status
 BATCHES = [
-    (330, 0, {Status.ON_LOAN: 8, Status.RETURNED: 2, Status.READY: 6, Status.RETIRED: 2}),
-    (
-        240,
-        1,
-        {Status.ON_LOAN: 10, Status.READY: 8, Status.LOST: 1, Status.STOLEN: 1, Status.RETIRED: 1},
-    ),
-    (150, 3, {Status.ON_LOAN: 6, Status.READY: 16, Status.RETURNED: 2}),
+    (330, 0, {Status.READY: 16, Status.RETIRED: 2}),
+    (240, 1, {Status.READY: 20, Status.RETIRED: 1}),
+    (150, 3, {Status.READY: 24}),
     (75, 2, {Status.READY: 12, Status.IN_REPAIR: 2, Status.RETIRED: 1}),
     (21, 4, {Status.READY: 2, Status.REFURBISHING: 6, Status.IN_REPAIR: 2}),
     (6, 0, {Status.REFURBISHING: 4, Status.INTAKE: 8}),
@@ -67,38 +64,6 @@ PATHS = {
     Status.REFURBISHING: [("refurbishing", 2)],
     Status.IN_REPAIR: [("refurbishing", 2), ("in_repair", 2)],
     Status.READY: [("refurbishing", 2), ("wipe", 2), ("ready", 1)],
-    Status.RESERVED: [("refurbishing", 2), ("wipe", 2), ("ready", 1), ("reserved", 20)],
-    Status.ON_LOAN: [
-        ("refurbishing", 2),
-        ("wipe", 2),
-        ("ready", 1),
-        ("reserved", 10),
-        ("on_loan", 3),
-    ],
-    Status.RETURNED: [
-        ("refurbishing", 2),
-        ("wipe", 2),
-        ("ready", 1),
-        ("reserved", 5),
-        ("on_loan", 3),
-        ("returned", 100),
-    ],
-    Status.LOST: [
-        ("refurbishing", 2),
-        ("wipe", 2),
-        ("ready", 1),
-        ("reserved", 5),
-        ("on_loan", 3),
-        ("lost", 60),
-    ],
-    Status.STOLEN: [
-        ("refurbishing", 2),
-        ("wipe", 2),
-        ("ready", 1),
-        ("reserved", 5),
-        ("on_loan", 3),
-        ("stolen", 45),
-    ],
     Status.RETIRED: [("refurbishing", 2), ("retired", 3)],
 }
 

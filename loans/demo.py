@@ -1,15 +1,20 @@
-"""Demo laptop requests for `seed_demo`, in every state, through the real services.
+"""Demo laptop requests and loans for `seed_demo`, in every state, through the real services.
 
 `seed_waitlist` runs before the inventory exists, when no laptop is ready, as the service
-requires for a waitlist; `seed_requests` runs once laptops are ready. Both are dated
-relative to today.
+requires for a waitlist; `seed_requests` runs once laptops are ready; `seed_loans` then lends
+laptops, returns some and loses others. All are dated relative to today: the services are
+given the past moment each step happened (`now=`), so every history reads in order.
 """
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
-from . import services
+from inventory import services as inventory_services
+from inventory.models import Laptop, WipeRecord
+
+from . import lending, services
+from .models import Loan, LoanRequest
 
 JUSTIFICATION = {
     "agora": "Pas d’ordinateur à la maison ; formation en partie à distance.",
@@ -17,11 +22,16 @@ JUSTIFICATION = {
     "askoria": "Cours théoriques en ligne entre les stages ; n’a qu’un téléphone.",
     "sauvegarde": "Pas d’ordinateur au foyer, recherche de stage en ligne.",
     "afpa": "Doit suivre des modules en e-learning ; pas d’équipement personnel.",
+    "amisep": "Recherche d’emploi en ligne et ateliers numériques ; aucun ordinateur.",
 }
 
 
 def _at(today, days_ago: int, hour: int = 10) -> datetime:
-    return timezone.make_aware(datetime.combine(today - timedelta(days=days_ago), time(hour)))
+    return _on(today - timedelta(days=days_ago), hour)
+
+
+def _on(day: date, hour: int = 10) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time(hour)))
 
 
 def _submit(trainee, key, *, by, now):
@@ -45,10 +55,11 @@ def seed_waitlist(*, trainees: dict, coordinators: dict, staff, today) -> None:
 def seed_requests(*, trainees: dict, coordinators: dict, staff, today) -> None:
     """Approved (laptops reserved), submitted, rejected and cancelled requests."""
     agora = coordinators["agora"]
-    # The first distribution: the eight trainees of PRÉPA Avenir Jeunes at Agora Services.
+    # The first distribution: the eight trainees of PRÉPA Avenir Jeunes at Agora Services,
+    # approved before the course starts (45 days ago); seed_loans hands the laptops over.
     for index, trainee in enumerate(trainees["agora"]):
-        request = _submit(trainee, "agora", by=agora, now=_at(today, 52, 9 + index % 3))
-        services.request_approve(request=request, by=staff, now=_at(today, 50, 14))
+        request = _submit(trainee, "agora", by=agora, now=_at(today, 60, 9 + index % 3))
+        services.request_approve(request=request, by=staff, now=_at(today, 58, 14))
 
     def submit(key, index, days_ago):
         return _submit(
@@ -77,6 +88,193 @@ def seed_requests(*, trainees: dict, coordinators: dict, staff, today) -> None:
         ("agora-spring", 0, 1),
         ("agora-spring", 1, 1),
         ("sauvegarde", 1, 2),
-        ("afpa", 1, 1),
     ]:
         submit(key, index, days_ago)
+
+
+# --- Loans ----------------------------------------------------------------------------------
+
+
+def tuesday_on_or_before(day: date) -> date:
+    """Défis hands laptops over on Tuesdays."""
+    return day - timedelta(days=(day.weekday() - 1) % 7)
+
+
+def _next_tuesday_after(day: date) -> date:
+    return day + timedelta(days=(1 - day.weekday()) % 7 or 7)
+
+
+def _ready_since(moment: datetime) -> Laptop | None:
+    """A laptop that was already ready at `moment`, the one ready the longest first, so that
+    its history reads in order."""
+    return (
+        Laptop.objects.in_stock()
+        .filter(status_changed_at__lt=moment)
+        .order_by("status_changed_at", "asset_tag")
+        .first()
+    )
+
+
+def _approved_request(trainee, key, *, requester, staff, on: date) -> LoanRequest:
+    """The trainee's approved request; one is made, a week before `on`, when there is none."""
+    request = LoanRequest.objects.filter(
+        trainee=trainee, status=LoanRequest.Status.APPROVED
+    ).first()
+    if request is not None:
+        return request
+    request = _submit(trainee, key, by=requester, now=_on(on - timedelta(days=8)))
+    approved_at = _on(on - timedelta(days=6), 14)
+    return services.request_approve(
+        request=request, by=staff, laptop=_ready_since(approved_at), now=approved_at
+    )
+
+
+def _lend(trainee, key, *, on: date, requester, staff) -> Loan:
+    """Prepared three days before `on`, handed over on `on` in the afternoon."""
+    request = _approved_request(trainee, key, requester=requester, staff=staff, on=on)
+    loan = lending.loan_prepare(
+        request=request, by=staff, start_date=on, now=_on(on - timedelta(days=3), 16)
+    )
+    return lending.loan_hand_over(loan=loan, on=on, by=staff, now=_on(on, 14))
+
+
+def seed_loans(*, trainees: dict, coordinators: dict, staff, today: date) -> int:
+    """The loans of the demo, made in the order they happened; return how many.
+
+    - AMISEP, a course that ended months ago: one laptop returned at the end, wiped and ready
+      again; one extended and never brought back, now overdue;
+    - AFPA: a trainee who found a job, left the course and brought the laptop back (waiting
+      for its wipe); a laptop stolen, with the police report's reference; a laptop lent for
+      the weeks in the training centre only, due back within 14 days;
+    - the eight trainees of PRÉPA Avenir Jeunes at Agora Services (Lanester), handed over on
+      the Tuesday of the course's first week; one loan extended;
+    - Sauvegarde 56: a laptop lost; another prepared for next Tuesday's distribution day.
+    """
+    loans = []
+
+    def lend(key, index):
+        # On the Tuesday of the course's first week.
+        trainee = trainees[key][index]
+        loan = _lend(
+            trainee,
+            key,
+            on=tuesday_on_or_before(trainee.course.start_date),
+            requester=coordinators.get(key, staff),
+            staff=staff,
+        )
+        loans.append(loan)
+        return loan
+
+    returned, overdue = lend("amisep", 0), lend("amisep", 1)
+    left, stolen = lend("afpa", 1), lend("afpa", 2)
+    first_distribution = [lend("agora", index) for index in range(len(trainees["agora"]))]
+    lost = lend("sauvegarde", 3)
+    # Reserved five days ago; lent until the internship, where the company provides a computer.
+    request = LoanRequest.objects.get(
+        trainee=trainees["afpa"][0], status=LoanRequest.Status.APPROVED
+    )
+    handed_on = today - timedelta(days=3)
+    short = lending.loan_prepare(
+        request=request,
+        by=staff,
+        start_date=handed_on,
+        planned_end_date=today + timedelta(days=10),
+        notes="Prêté pour les semaines en centre : l’entreprise d’accueil fournit un poste "
+        "pendant le stage.",
+        now=_on(handed_on - timedelta(days=1), 16),
+    )
+    loans.append(lending.loan_hand_over(loan=short, on=handed_on, by=staff, now=_on(handed_on, 14)))
+    # The next distribution day: a laptop reserved five days ago, to hand over next Tuesday.
+    request = LoanRequest.objects.get(
+        trainee=trainees["sauvegarde"][2], status=LoanRequest.Status.APPROVED
+    )
+    loans.append(
+        lending.loan_prepare(
+            request=request, by=staff, start_date=_next_tuesday_after(today), now=_at(today, 1)
+        )
+    )
+
+    # AMISEP: back at the end of the course, wiped, ready again; or kept past an extension.
+    end = returned.course.end_date
+    lending.loan_return(
+        loan=returned,
+        on=end,
+        by=staff,
+        accessories=returned.accessories_out,
+        condition="Bon état, quelques rayures sur le capot.",
+        now=_on(end, 16),
+    )
+    wiped_at = _on(end + timedelta(days=3), 11)
+    inventory_services.wipe_record(
+        laptop=returned.laptop,
+        wiped_on=wiped_at.date(),
+        method=WipeRecord.Method.NWIPE_ZERO,
+        operator=staff,
+        verified=True,
+        certificate_reference=f"NW-{wiped_at:%Y%m%d}-{returned.laptop.pk:04d}",
+        now=wiped_at,
+    )
+    inventory_services.laptop_change_status(
+        laptop=returned.laptop,
+        to_status=Laptop.Status.READY,
+        by=staff,
+        now=wiped_at + timedelta(hours=4),
+    )
+    lending.loan_extend(
+        loan=overdue,
+        until=today - timedelta(days=18),
+        reason="Accompagnement vers l’emploi prolongé par l’AMISEP après la formation.",
+        by=staff,
+        now=_on(end - timedelta(days=7)),
+    )
+
+    # AFPA: a departure for a job, then the laptop back; a theft.
+    left_on = today - timedelta(days=30)
+    lending.loan_end_early(
+        loan=left,
+        left_on=left_on,
+        by=staff,
+        note="A trouvé un emploi d’agente d’entretien.",
+        now=_on(left_on + timedelta(days=1)),
+    )
+    back_on = left_on + timedelta(days=3)
+    lending.loan_return(
+        loan=left,
+        on=back_on,
+        by=staff,
+        accessories=left.accessories_out,
+        condition="Bon état.",
+        now=_on(back_on, 15),
+    )
+    stolen_on = today - timedelta(days=24)
+    lending.loan_report_loss(
+        loan=stolen,
+        outcome=Loan.Outcome.STOLEN,
+        on=stolen_on,
+        by=staff,
+        police_report_reference=f"Plainte n° {stolen_on:%Y}/000417, gendarmerie d’Auray",
+        note="Volé dans sa voiture, sur le parking de la gare d’Auray.",
+        now=_on(stolen_on + timedelta(days=1)),
+    )
+
+    # Agora: an internship that goes on two more weeks.
+    extended = first_distribution[4]
+    lending.loan_extend(
+        loan=extended,
+        until=extended.planned_end_date + timedelta(days=14),
+        reason="Stage en entreprise prolongé de deux semaines à la demande de l’employeur.",
+        by=staff,
+        now=_at(today, 6, 15),
+    )
+
+    # Sauvegarde 56: lost on the bus.
+    lost_on = today - timedelta(days=4)
+    lending.loan_report_loss(
+        loan=lost,
+        outcome=Loan.Outcome.LOST,
+        on=lost_on,
+        by=staff,
+        note="Oublié dans le car entre Vannes et Theix-Noyalo, pas retrouvé par la compagnie.",
+        now=_on(lost_on + timedelta(days=1)),
+    )
+    return len(loans)

@@ -1,4 +1,5 @@
 import itertools
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
@@ -11,7 +12,7 @@ from defis.models import Association, User
 from defis.permissions import STAFF_GROUP_NAME, Role, role_of
 from inventory import services
 from inventory.models import Donation, Donor, Laptop, LaptopStatusChange, Repair, WipeRecord
-from loans.models import LoanRequest
+from loans.models import Loan, LoanEvent, LoanRequest
 from trainees.models import (
     Attendance,
     Coordinator,
@@ -42,6 +43,8 @@ COUNTED = (
     Workshop,
     Attendance,
     LoanRequest,
+    Loan,
+    LoanEvent,
 )
 
 
@@ -78,8 +81,10 @@ def test_it_fills_the_inventory_with_laptops_in_every_status():
     assert len(set(laptops.values_list("brand", flat=True))) >= 4
 
 
-def test_its_laptops_went_through_the_lifecycle():
-    call_command("seed_demo")
+@pytest.mark.parametrize("runs", [1, 2])
+def test_its_laptops_went_through_the_lifecycle(runs):
+    for _run in range(runs):
+        call_command("seed_demo")
     today = timezone.now()
     for laptop in Laptop.objects.prefetch_related("status_changes"):
         changes = list(laptop.status_changes.all())[::-1]
@@ -173,18 +178,86 @@ def test_it_enrols_the_first_distribution_of_prepa_avenir_jeunes_at_agora():
     assert len(minors) == 2
     for trainee in trainees:
         trainee.full_clean()  # guardians complete for the minors
-    assert {r.status for r in LoanRequest.objects.filter(trainee__course=course)} == {"approved"}
+    # Approved, then each turned into a loan.
+    assert {r.status for r in LoanRequest.objects.filter(trainee__course=course)} == {"fulfilled"}
 
 
 def test_it_makes_requests_in_every_open_and_closed_state_and_a_few_workshops():
     call_command("seed_demo")
     statuses = set(LoanRequest.objects.values_list("status", flat=True))
-    # "fulfilled" comes with loans.
-    assert statuses == {"submitted", "waitlisted", "approved", "rejected", "cancelled"}
+    assert statuses == set(LoanRequest.Status.values)
     bodies = set(LoanRequest.objects.values_list("trainee__course__training_body", flat=True))
     assert len(bodies) >= 4
+    # Reserved for an approved request, or for the loan prepared from one.
     reserved = Laptop.objects.filter(status="reserved")
     approved = LoanRequest.objects.filter(status="approved")
-    assert set(reserved) == {request.laptop for request in approved}
+    prepared = Loan.objects.filter(status="prepared")
+    assert set(reserved) == {r.laptop for r in approved} | {loan.laptop for loan in prepared}
     assert Workshop.objects.count() >= 3
     assert Attendance.objects.filter(present=False).exists()
+
+
+# --- Loans ----------------------------------------------------------------------------------
+
+
+def test_it_lends_laptops_to_the_eight_lanester_trainees_on_a_tuesday():
+    call_command("seed_demo")
+    today = timezone.localdate()
+    course = Course.objects.get(title="PRÉPA Avenir Jeunes Lanester")
+    loans = list(Loan.objects.filter(course=course).select_related("agreement_template"))
+    assert {loan.trainee for loan in loans} == set(course.trainees.all())
+    assert len(loans) == 8
+    (handover_day,) = {loan.start_date for loan in loans}
+    assert handover_day.weekday() == 1  # a Tuesday
+    assert course.start_date - timedelta(days=6) <= handover_day <= course.start_date < today
+    for loan in loans:
+        assert loan.status == "active"
+        handed_over = loan.events.get(kind="handed_over")
+        assert handed_over.on == handover_day
+        assert timezone.localdate(handed_over.at) == handover_day
+        assert timezone.localdate(loan.handed_over_at) == handover_day
+        assert loan.agreement_pdf and loan.agreement_template.version == 1
+    (extended,) = [loan for loan in loans if loan.planned_end_date > course.end_date]
+    assert extended.events.get(kind="extended").note.startswith("Du ")
+
+
+def test_its_loans_include_returns_a_loss_a_theft_an_overdue_an_ending_and_a_coming_handover():
+    call_command("seed_demo")
+    today = timezone.localdate()
+    (overdue,) = Loan.objects.overdue(today=today)
+    assert overdue.course.end_date < today  # a finished course
+    returned = Loan.objects.filter(outcome="returned")
+    assert returned.count() >= 2
+    # Back, then wiped and ready again; or back and waiting for its wipe.
+    assert {loan.laptop.status for loan in returned} == {"ready", "returned"}
+    assert Loan.objects.filter(outcome="lost").count() == 1
+    (stolen,) = Loan.objects.filter(outcome="stolen")
+    assert stolen.police_report_reference
+    assert Loan.objects.ending_soon(today=today, days=14).exists()
+    (prepared,) = Loan.objects.filter(status="prepared")
+    assert prepared.start_date > today and prepared.start_date.weekday() == 1
+    assert Loan.objects.filter(left_course_on__isnull=False).exists()
+
+
+def test_every_laptop_out_of_the_workshop_has_the_loan_that_took_it():
+    call_command("seed_demo")
+    for laptop in Laptop.objects.filter(status="on_loan"):
+        assert laptop.loans.filter(status="active").count() == 1, laptop.asset_tag
+    assert not Loan.objects.active().exclude(laptop__status="on_loan").exists()
+    for status in ("lost", "stolen", "returned"):
+        for laptop in Laptop.objects.filter(status=status):
+            last = laptop.loans.order_by("-closed_at").first()
+            assert (last.status, last.outcome) == ("closed", status), laptop.asset_tag
+
+
+def test_its_loan_histories_read_in_order_and_lie_in_the_past():
+    call_command("seed_demo")
+    now = timezone.now()
+    for loan in Loan.objects.prefetch_related("events"):
+        events = list(loan.events.all())  # by time recorded
+        assert events[0].kind == "prepared"
+        assert all(event.at <= now and event.on <= timezone.localdate(now) for event in events)
+        assert [event.at for event in events] == sorted(event.at for event in events)
+        assert loan.prepared_at <= (loan.handed_over_at or now) <= (loan.closed_at or now)
+        if loan.status != "prepared":
+            assert loan.start_date <= timezone.localdate(now)
