@@ -139,8 +139,12 @@ def laptops_bulk(request):
 def laptop_detail(request, pk):
     laptop = get_object_or_404(_laptops(), pk=pk)
     history = laptop.status_changes.select_related("changed_by")
+    # Through the reverse relation: inventory does not import the loans app.
+    loans = list(laptop.loans.select_related("trainee", "course"))
     context = {
         "laptop": laptop,
+        "loans": loans,
+        "current_loan": next((loan for loan in loans if loan.is_open), None),
         "history": history,
         "wipes": laptop.wipes.select_related("operator"),
         "repairs": laptop.repairs.select_related("repaired_by"),

@@ -153,12 +153,16 @@ def trainee_detail(request, pk):
         Trainee.objects.visible_to(request.user).select_related("course__training_body"), pk=pk
     )
     requests = trainee.loan_requests.select_related("laptop").prefetch_related("events__by")
+    # Through the reverse relation: trainees does not import the loans app.
+    loans = list(trainee.loans.select_related("laptop", "course"))
     attended = trainee.attendances.filter(present=True).select_related("workshop")
     minutes = sum(attendance.workshop.duration_minutes for attendance in attended)
     context = {
         "trainee": trainee,
         "requests": requests,
+        "loans": loans,
         "has_open_request": any(r.is_open for r in requests),
+        "has_open_loan": any(loan.is_open for loan in loans),
         "attended": attended,
         "workshop_hours": minutes / 60,
         "course_is_open": trainee.course.is_current_or_coming(today=timezone.localdate()),
