@@ -42,9 +42,14 @@ def font_config() -> FontConfiguration:
 
 
 @cache
+def stylesheet(template_name: str) -> weasyprint.CSS:
+    """A stylesheet template, parsed once per process and reused by every document."""
+    return weasyprint.CSS(string=render_to_string(template_name), font_config=font_config())
+
+
 def print_stylesheet() -> weasyprint.CSS:
     """The stylesheet every document gets: page size, margins, page numbers, type."""
-    return weasyprint.CSS(string=render_to_string(PRINT_STYLESHEET), font_config=font_config())
+    return stylesheet(PRINT_STYLESHEET)
 
 
 def _static_file(url_path: str) -> str | None:
@@ -77,17 +82,28 @@ class _LocalFetcher(weasyprint.URLFetcher):
             return URLFetcherResponse(url, file.read())
 
 
-def render_document(template_name: str, context: dict, *, request=None):
+def render_document(
+    template_name: str, context: dict, *, request=None, stylesheets: tuple[str, ...] = ()
+):
     """Lay out a template that extends `pdf/base.html`: a WeasyPrint document, whose pages
-    can be combined with other documents' by `combine`."""
+    can be combined with other documents' by `combine`.
+
+    `stylesheets` names the document's own stylesheet templates, parsed once per process
+    (a document printed often should keep its rules there rather than in a <style> block,
+    which is parsed again at every render). They come after the print stylesheet, so their
+    rules win on a tie."""
     html = render_to_string(template_name, context, request=request)
     document = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=_LocalFetcher())
-    return document.render(stylesheets=[print_stylesheet()], font_config=font_config())
+    sheets = [print_stylesheet(), *(stylesheet(name) for name in stylesheets)]
+    return document.render(stylesheets=sheets, font_config=font_config())
 
 
-def render_pdf(template_name: str, context: dict, *, request=None) -> bytes:
+def render_pdf(
+    template_name: str, context: dict, *, request=None, stylesheets: tuple[str, ...] = ()
+) -> bytes:
     """Render a template that extends `pdf/base.html` to the bytes of a PDF."""
-    return render_document(template_name, context, request=request).write_pdf()
+    document = render_document(template_name, context, request=request, stylesheets=stylesheets)
+    return document.write_pdf()
 
 
 def combine(documents) -> bytes:

@@ -12,7 +12,7 @@ language of the person printing it.
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.utils import translation
+from django.utils import timezone, translation
 
 from defis.models import Association
 from defis.pdf import combine, render_document
@@ -21,6 +21,7 @@ from trainees.models import Coordinator
 from .models import AgreementTemplate, Loan
 
 AGREEMENT_TEMPLATE = "pdf/loans/agreement.html"
+AGREEMENT_STYLESHEET = "pdf/loans/agreement.css"
 RETURN_RECORD_TEMPLATE = "pdf/loans/return_record.html"
 
 
@@ -55,7 +56,7 @@ def agreement_context(loan: Loan, template: AgreementTemplate, association=None)
 def _agreement_document(loan: Loan, template: AgreementTemplate, association=None):
     context = agreement_context(loan, template, association)
     with translation.override(settings.LANGUAGE_CODE):
-        return render_document(AGREEMENT_TEMPLATE, context)
+        return render_document(AGREEMENT_TEMPLATE, context, stylesheets=(AGREEMENT_STYLESHEET,))
 
 
 def render_agreement(loan: Loan, template: AgreementTemplate | None = None) -> bytes:
@@ -94,13 +95,20 @@ def loans_for_documents(queryset):
 
 def render_return_record(loan: Loan) -> bytes:
     """The return record (constat de restitution), signed when the laptop comes back."""
+    return_event = loan.events.filter(kind="returned").select_related("by").last()
+    returned_on = loan.return_date or timezone.localdate()
     context = {
         "association": Association.objects.current(),
         "loan": loan,
         "trainee": loan.trainee,
         "course": loan.course,
+        "training_body": loan.course.training_body,
         "laptop": loan.laptop,
-        "return_event": loan.events.filter(kind="returned").select_related("by").last(),
+        "return_event": return_event,
+        "received_by": return_event.by if return_event and return_event.by else None,
+        "missing_accessories": loan.missing_accessories,
+        # The guardian co-signs when the trainee is still under 18 on the day of the return.
+        "is_minor": loan.trainee.age_on(returned_on) < 18,
     }
     with translation.override(settings.LANGUAGE_CODE):
         return render_document(RETURN_RECORD_TEMPLATE, context).write_pdf()

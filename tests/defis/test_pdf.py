@@ -52,14 +52,25 @@ def test_it_numbers_the_pages_by_default(sample_template):
 
 
 def test_it_builds_the_print_stylesheet_once(sample_template):
-    pdf.print_stylesheet.cache_clear()
+    pdf.stylesheet.cache_clear()
 
     pdf.render_pdf(sample_template, {"heading": "One"})
     pdf.render_pdf(sample_template, {"heading": "Two"})
 
-    info = pdf.print_stylesheet.cache_info()
+    info = pdf.stylesheet.cache_info()
     assert (info.misses, info.hits) == (1, 1)
     assert pdf.print_stylesheet() is pdf.print_stylesheet()
+
+
+def test_a_documents_own_stylesheet_is_parsed_once_too(sample_template):
+    pdf.stylesheet.cache_clear()
+    own = ("pdf/loans/agreement.css",)
+
+    pdf.render_pdf(sample_template, {"heading": "One"}, stylesheets=own)
+    pdf.render_pdf(sample_template, {"heading": "Two"}, stylesheets=own)
+
+    info = pdf.stylesheet.cache_info()
+    assert (info.misses, info.hits) == (2, 2)  # the print stylesheet and the document's
 
 
 def test_it_reads_static_files_from_disk_and_nothing_else():
