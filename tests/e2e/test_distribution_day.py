@@ -4,10 +4,8 @@ missing, print every agreement in one PDF, and hand the three laptops over in on
 import io
 import re
 from datetime import timedelta
-from importlib import import_module
 
 import pytest
-from django.apps import apps
 from django.utils import timezone
 from playwright.sync_api import expect
 from pypdf import PdfReader
@@ -37,17 +35,9 @@ def _log_in(page, base_url, username):
     page.get_by_role("button", name="Se connecter").click()
 
 
-def _first_agreement_template():
-    """The agreement text a data migration writes: a transactional test before this one
-    flushed it with every other row."""
-    migration = import_module("loans.migrations.0003_first_agreement_template")
-    migration.create_first_version(apps, schema_editor=None)
-
-
 @pytest.fixture
 def course():
     """A course of Agora Services with three approved requests; one loan already prepared."""
-    _first_agreement_template()
     staff = StaffFactory(username="morgane", first_name="Morgane", last_name="Le Bihan")
     Association.objects.create(
         name="Association Défis",

@@ -6,10 +6,8 @@ the ready stock."""
 import io
 import re
 from datetime import timedelta
-from importlib import import_module
 
 import pytest
-from django.apps import apps
 from django.utils import timezone
 from playwright.sync_api import expect
 from pypdf import PdfReader
@@ -62,16 +60,8 @@ def _open_document(page, base, name, screenshot, shot):
     return text
 
 
-def _first_agreement_template():
-    """The agreement text a data migration writes: a transactional test before this one
-    flushed it with every other row."""
-    migration = import_module("loans.migrations.0003_first_agreement_template")
-    migration.create_first_version(apps, schema_editor=None)
-
-
 @pytest.fixture
 def approved_request():
-    _first_agreement_template()
     staff = StaffFactory(username="morgane", first_name="Morgane", last_name="Le Bihan")
     Association.objects.create(
         name="Association Défis",
