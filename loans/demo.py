@@ -100,6 +100,13 @@ def tuesday_on_or_before(day: date) -> date:
     return day - timedelta(days=(day.weekday() - 1) % 7)
 
 
+def first_week_tuesday(course, today: date) -> date:
+    """The Tuesday of the course's first week (so that a five-month course is a five-month
+    loan), or the Tuesday before when that one is still to come."""
+    tuesday = course.start_date + timedelta(days=(1 - course.start_date.weekday()) % 7)
+    return tuesday if tuesday <= today else tuesday_on_or_before(course.start_date)
+
+
 def _next_tuesday_after(day: date) -> date:
     return day + timedelta(days=(1 - day.weekday()) % 7 or 7)
 
@@ -158,7 +165,7 @@ def seed_loans(*, trainees: dict, coordinators: dict, staff, today: date) -> int
         loan = _lend(
             trainee,
             key,
-            on=tuesday_on_or_before(trainee.course.start_date),
+            on=first_week_tuesday(trainee.course, today),
             requester=coordinators.get(key, staff),
             staff=staff,
         )

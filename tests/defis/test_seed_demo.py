@@ -209,7 +209,8 @@ def test_it_lends_laptops_to_the_eight_lanester_trainees_on_a_tuesday():
     assert len(loans) == 8
     (handover_day,) = {loan.start_date for loan in loans}
     assert handover_day.weekday() == 1  # a Tuesday
-    assert course.start_date - timedelta(days=6) <= handover_day <= course.start_date < today
+    # In the course's first week: a five-month course is a five-month loan.
+    assert course.start_date <= handover_day <= course.start_date + timedelta(days=6) < today
     for loan in loans:
         assert loan.status == "active"
         handed_over = loan.events.get(kind="handed_over")
@@ -217,6 +218,7 @@ def test_it_lends_laptops_to_the_eight_lanester_trainees_on_a_tuesday():
         assert timezone.localdate(handed_over.at) == handover_day
         assert timezone.localdate(loan.handed_over_at) == handover_day
         assert loan.agreement_pdf and loan.agreement_template.version == 1
+    assert {loan.months for loan in loans if loan.planned_end_date == course.end_date} == {5}
     (extended,) = [loan for loan in loans if loan.planned_end_date > course.end_date]
     assert extended.events.get(kind="extended").note.startswith("Du ")
 
