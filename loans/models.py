@@ -456,8 +456,9 @@ class Loan(models.Model):
 
     @property
     def months(self) -> int:
-        """The fee periods of the planned loan: every month begun is owed."""
-        return months_started(self.start_date, self.planned_end_date)
+        """The fee periods of the loan: every month begun is owed. Until the laptop is back,
+        those of the planned loan; once closed, those begun before the return."""
+        return months_started(self.start_date, self.return_date or self.planned_end_date)
 
     @property
     def planned_total(self) -> Decimal:

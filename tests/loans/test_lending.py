@@ -557,3 +557,13 @@ def test_a_laptop_on_an_open_loan_goes_to_nobody_else(alice):
     request = make_request(TraineeFactory(), by=alice)
     with pytest.raises(services.RequestError):
         services.request_approve(request=request, laptop=laptop, by=alice)
+
+
+def test_once_returned_the_months_are_those_begun_before_the_return(alice):
+    course = CourseFactory(start_date=today(), end_date=today() + timedelta(days=150))
+    loan = make_loan(TraineeFactory(course=course), by=alice, status=Status.ACTIVE)
+    assert loan.months == 5
+    with time_machine.travel(timezone.now() + timedelta(days=40)):
+        lending.loan_return(loan=loan, on=today(), by=alice, accessories=["charger"])
+    loan.refresh_from_db()
+    assert loan.months == 2  # the second month had begun
