@@ -9,6 +9,7 @@ Documents are printed in French, the language the agreement is signed in, whatev
 language of the person printing it.
 """
 
+import logging
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -19,6 +20,8 @@ from defis.pdf import combine, render_document
 from trainees.models import Coordinator
 
 from .models import AgreementTemplate, Loan
+
+logger = logging.getLogger(__name__)
 
 AGREEMENT_TEMPLATE = "pdf/loans/agreement.html"
 AGREEMENT_STYLESHEET = "pdf/loans/agreement.css"
@@ -60,26 +63,44 @@ def _agreement_document(loan: Loan, template: AgreementTemplate, association=Non
 
 
 def render_agreement(loan: Loan, template: AgreementTemplate | None = None) -> bytes:
-    """Lay out the agreement with the loan's version of the text (the latest version while
-    the loan is only prepared)."""
+    """Lay out the agreement with the loan's version of the text (pinned when the loan was
+    prepared)."""
     template = template or loan.agreement_template or AgreementTemplate.objects.current()
     return _agreement_document(loan, template).write_pdf()
 
 
+class NoAgreement(Exception):
+    """No agreement to show: a loan cancelled before its handover, or a kept copy missing."""
+
+
 def agreement_pdf(loan: Loan) -> bytes:
-    """The agreement as it is to be printed or was signed: once handed over, the frozen copy."""
+    """The agreement as it is to be printed or was signed: once handed over, the frozen copy
+    and never a new rendering of it."""
     if loan.agreement_pdf:
-        with loan.agreement_pdf.open("rb") as file:
-            return file.read()
+        try:
+            with loan.agreement_pdf.open("rb") as file:
+                return file.read()
+        except FileNotFoundError as error:
+            logger.error("The kept agreement of loan %s is missing: %s", loan.number, error)
+            raise NoAgreement from error
+    if loan.status != Loan.Status.PREPARED:
+        raise NoAgreement
     return render_agreement(loan)
 
 
 def combined_agreements(loans: Iterable[Loan]) -> bytes:
     """One PDF of the agreements of several prepared loans, to print at once (a distribution
     day). Each agreement keeps its own page numbers."""
-    template = AgreementTemplate.objects.current()
     association = Association.objects.current()
-    return combine(_agreement_document(loan, template, association) for loan in loans)
+    latest = None
+    documents = []
+    for loan in loans:
+        template = loan.agreement_template
+        if template is None:
+            latest = latest or AgreementTemplate.objects.current()
+            template = latest
+        documents.append(_agreement_document(loan, template, association))
+    return combine(documents)
 
 
 def loans_for_documents(queryset):

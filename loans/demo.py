@@ -7,14 +7,17 @@ given the past moment each step happened (`now=`), so every history reads in ord
 """
 
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from django.utils import timezone
 
+from defis.periods import add_months
 from inventory import services as inventory_services
 from inventory.models import Laptop, WipeRecord
+from trainees.models import Territory
 
 from . import lending, services
-from .models import Loan, LoanRequest
+from .models import BudgetEnvelope, Loan, LoanRequest
 
 JUSTIFICATION = {
     "agora": "Pas d’ordinateur à la maison ; formation en partie à distance.",
@@ -90,6 +93,34 @@ def seed_requests(*, trainees: dict, coordinators: dict, staff, today) -> None:
         ("sauvegarde", 1, 2),
     ]:
         submit(key, index, days_ago)
+
+
+# --- The Région's envelope ----------------------------------------------------------------------
+
+ENVELOPE_NAME = "Prêts d’ordinateurs aux stagiaires"
+
+
+def seed_envelope(*, today: date) -> BudgetEnvelope:
+    """The Région Bretagne's 15,000 € for the programme (DESIGN.md: 15,000 / (100 laptops x
+    5 months) = 30 € a loan month), over two years that began some ten months ago, for the
+    three territories of the demo."""
+    start = (today - timedelta(days=300)).replace(day=1)
+    envelope, created = BudgetEnvelope.objects.get_or_create(
+        name=ENVELOPE_NAME,
+        defaults={
+            "funder": "Région Bretagne",
+            "amount": Decimal("15000.00"),
+            "start_date": start,
+            "end_date": add_months(start, 24) - timedelta(days=1),
+            "trainee_fee": Decimal("7.00"),
+            "funder_share": Decimal("30.00"),
+            "notes": "Convention de financement Région Bretagne, programme de prêt aux "
+            "stagiaires de la formation continue.",
+        },
+    )
+    if created:
+        envelope.territories.set(Territory.objects.all())
+    return envelope
 
 
 # --- Loans ----------------------------------------------------------------------------------

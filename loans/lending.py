@@ -14,7 +14,7 @@ language and changes nothing.
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
@@ -24,17 +24,20 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from defis.models import Counter
+from defis.periods import add_months, months_started
 from inventory import services as inventory_services
 from inventory.models import Laptop
 from trainees.models import Trainee
 
-from . import notifications
+from . import envelopes, ledger, notifications
 from . import services as request_services
-from .models import AgreementTemplate, Loan, LoanEvent, LoanRequest
+from .models import AgreementTemplate, BudgetEnvelope, Loan, LoanEvent, LoanRequest
 
 Status = Loan.Status
 Kind = LoanEvent.Kind
 
+# Extensions stop here: a loan follows a training, which lasts months, not years.
+MAX_LOAN_MONTHS = 24
 # A signed scan: a PDF of at most this many bytes.
 MAX_SCAN_BYTES = 10 * 1024 * 1024
 PDF_MAGIC = b"%PDF-"
@@ -153,10 +156,16 @@ def loan_prepare(
     accessories: Iterable[str] | None = None,
     condition: str = "",
     notes: str = "",
+    envelope: BudgetEnvelope | None = None,
+    override_reason: str = "",
     now: datetime | None = None,
 ) -> Loan:
     """Turn an approved request into a loan ready to hand over: the laptop reserved for the
-    request is kept, the agreement can be printed, and the request is fulfilled."""
+    request is kept, the agreement can be printed, and the request is fulfilled.
+
+    The loan is tied to the budget envelope that funds its training body on its start date
+    (or the one given); one that would overrun the envelope is refused with the figures,
+    unless staff give a reason, which is recorded."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     request = (
@@ -202,11 +211,33 @@ def loan_prepare(
         raise LoanError(
             _("The planned end date is before the handover day."), code="planned_end_date"
         )
+    if planned_end_date > course.end_date:
+        raise LoanError(
+            _(
+                "The planned end date is after the end of the course (%(date)s): a loan "
+                "lasts as long as the training, and is extended later if need be."
+            )
+            % {"date": _day(course.end_date)},
+            code="planned_end_date",
+        )
     _check_guardian(trainee, start_date)
     accessories = _clean_accessories(
         laptop_accessories(laptop) if accessories is None else accessories
     )
+    envelope = envelope or envelopes.envelope_for(course.training_body, start_date)
+    _check_envelope_covers(envelope, course, start_date)
+    planned_periods = months_started(start_date, planned_end_date)
+    envelopes.lock(envelope)
+    overrun = _check_room(
+        envelope,
+        periods=planned_periods,
+        what=_("the loan to %(name)s") % {"name": trainee.full_name},
+        override_reason=override_reason,
+    )
     loan = Loan.objects.create(
+        # The version printed is the version signed: a later edit of the text is for the
+        # loans prepared after it.
+        agreement_template=AgreementTemplate.objects.current(),
         number=_new_number(start_date.year),
         request=request,
         laptop=laptop,
@@ -217,6 +248,10 @@ def loan_prepare(
         accessories_out=accessories,
         condition_out=condition.strip() or laptop.get_grade_display(),
         notes=notes.strip(),
+        envelope=envelope,
+        monthly_fee=envelope.trainee_fee,
+        planned_periods=planned_periods,
+        envelope_override_reason=override_reason.strip() if overrun else "",
         prepared_at=now,
         prepared_by=by,
     )
@@ -232,8 +267,88 @@ def loan_prepare(
         Kind.PREPARED,
         on=today,
         by=by,
-        note=_("Handover planned on %(date)s with %(tag)s")
-        % {"date": _day(start_date), "tag": laptop.asset_tag},
+        note=" ".join(
+            part
+            for part in (
+                _("Handover planned on %(date)s with %(tag)s")
+                % {"date": _day(start_date), "tag": laptop.asset_tag},
+                overrun,
+            )
+            if part
+        ),
+        now=now,
+    )
+    return loan
+
+
+def _check_envelope_covers(envelope, course, day: date) -> None:
+    if envelope is None:
+        raise LoanError(
+            _(
+                "No budget envelope funds %(body)s on %(date)s: add one in the "
+                "administration, or widen an envelope’s dates or training bodies."
+            )
+            % {"body": course.training_body.name, "date": _day(day)},
+            code="no_envelope",
+        )
+    covering = BudgetEnvelope.objects.covering(course.training_body, day)
+    if not covering.filter(pk=envelope.pk).exists():
+        raise LoanError(
+            _("The envelope “%(envelope)s” does not fund %(body)s on %(date)s.")
+            % {"envelope": envelope, "body": course.training_body.name, "date": _day(day)},
+            code="envelope_scope",
+        )
+
+
+def _check_room(envelope, *, periods: int, what: str, override_reason: str) -> str:
+    try:
+        return envelopes.check_room(
+            envelope, periods=periods, what=what, override_reason=override_reason
+        )
+    except envelopes.EnvelopeError as error:
+        raise LoanError(error.messages, code="envelope_overrun") from error
+
+
+@transaction.atomic
+def loan_change_envelope(
+    *,
+    loan: Loan,
+    envelope: BudgetEnvelope,
+    by,
+    override_reason: str = "",
+    now: datetime | None = None,
+) -> Loan:
+    """Tie a prepared loan to another envelope (staff, until the handover)."""
+    now = now or timezone.now()
+    loan = _lock(loan)
+    if loan.status != Status.PREPARED:
+        raise LoanError(
+            _("Loan %(number)s was handed over: its envelope no longer changes.")
+            % {"number": loan.number},
+            code="handed_over",
+        )
+    if loan.envelope_id == envelope.pk:
+        return loan
+    _check_envelope_covers(envelope, loan.course, loan.start_date)
+    envelopes.lock(envelope)
+    overrun = _check_room(
+        envelope,
+        periods=loan.planned_periods,
+        what=_("loan %(number)s") % {"number": loan.number},
+        override_reason=override_reason,
+    )
+    previous = loan.envelope
+    loan.envelope = envelope
+    loan.monthly_fee = envelope.trainee_fee
+    loan.envelope_override_reason = override_reason.strip() if overrun else ""
+    loan.save(update_fields=["envelope", "monthly_fee", "envelope_override_reason"])
+    note = _("From “%(from)s” to “%(to)s”.") % {"from": previous or "—", "to": envelope}
+    _record(
+        loan,
+        Kind.ENVELOPE_CHANGED,
+        on=timezone.localdate(now),
+        by=by,
+        note=" ".join(part for part in (note, overrun) if part),
         now=now,
     )
     return loan
@@ -256,6 +371,17 @@ def loan_cancel(*, loan: Loan, reason: str, by, now: datetime | None = None) -> 
     )
     _move(loan, Status.CANCELLED, closed_at=now)
     _record(loan, Kind.CANCELLED, on=timezone.localdate(now), by=by, note=reason.strip(), now=now)
+    # The request the loan fulfilled is closed with it: a new request can then be made.
+    request = LoanRequest.objects.select_for_update(of=("self",)).get(pk=loan.request_id)
+    request_services._move(
+        request,
+        LoanRequest.Status.CANCELLED,
+        by=by,
+        note=_("Loan %(number)s cancelled: %(reason)s")
+        % {"number": loan.number, "reason": reason.strip()},
+        now=now,
+        decision_reason=reason.strip(),
+    )
     return loan
 
 
@@ -263,11 +389,11 @@ def loan_cancel(*, loan: Loan, reason: str, by, now: datetime | None = None) -> 
 
 
 def _freeze_agreement(loan: Loan, written: list) -> None:
-    """Render the agreement with today's template version and keep the PDF: what was signed
-    never changes, whatever happens to the template later."""
+    """Render the agreement with the version of the text it was prepared with, and keep the
+    PDF: what was signed never changes, whatever happens to the template later."""
     from .agreements import render_agreement  # the PDF module imports this one
 
-    loan.agreement_template = AgreementTemplate.objects.current()
+    loan.agreement_template = loan.agreement_template or AgreementTemplate.objects.current()
     pdf = render_agreement(loan)
     loan.agreement_sha256 = hashlib.sha256(pdf).hexdigest()
     loan.agreement_pdf.save(f"{loan.number}.pdf", ContentFile(pdf), save=False)
@@ -294,6 +420,13 @@ def _hand_over_one(
     _check_status(loan, Status.PREPARED, action=_("handed over"))
     today = timezone.localdate(now)
     _check_not_in_future(on, today=today, what=_("handover"))
+    prepared_on = timezone.localdate(loan.prepared_at)
+    if on < prepared_on:
+        raise LoanError(
+            _("The handover date is before the loan was prepared (%(date)s).")
+            % {"date": _day(prepared_on)},
+            code="start_date",
+        )
     if on > loan.planned_end_date:
         raise LoanError(
             _("The handover date is after the planned end of the loan (%(date)s).")
@@ -321,6 +454,7 @@ def _hand_over_one(
         Status.ACTIVE,
         start_date=on,
         handed_over_at=now,
+        planned_periods=loan.count_planned_periods(),
         accessories_out=loan.accessories_out,
         condition_out=loan.condition_out,
         agreement_template=loan.agreement_template,
@@ -329,6 +463,8 @@ def _hand_over_one(
     )
     note = ", ".join(loan.accessories_out_labels) or _("no accessory")
     _record(loan, Kind.HANDED_OVER, on=on, by=by, note=note, now=now)
+    # The first month begins at the handover: it is charged now.
+    ledger.bill_loan(loan, until=max(on, timezone.localdate(now)), now=now)
     return loan
 
 
@@ -398,7 +534,15 @@ def loans_hand_over(
 
 
 @transaction.atomic
-def loan_extend(*, loan: Loan, until: date, reason: str, by, now: datetime | None = None) -> Loan:
+def loan_extend(
+    *,
+    loan: Loan,
+    until: date,
+    reason: str,
+    by,
+    override_reason: str = "",
+    now: datetime | None = None,
+) -> Loan:
     """Move the planned end later, with a reason (a course extended, a late exam…)."""
     now = now or timezone.now()
     if not reason.strip():
@@ -411,6 +555,13 @@ def loan_extend(*, loan: Loan, until: date, reason: str, by, now: datetime | Non
             % {"name": loan.trainee.full_name, "date": _day(loan.left_course_on)},
             code="left_course",
         )
+    longest = add_months(loan.start_date, MAX_LOAN_MONTHS) - timedelta(days=1)
+    if until > longest:
+        raise LoanError(
+            _("A loan lasts at most %(months)s months: the end date can be %(date)s at the latest.")
+            % {"months": MAX_LOAN_MONTHS, "date": _day(longest)},
+            code="until",
+        )
     if until <= loan.planned_end_date:
         raise LoanError(
             _("The new end date must be after the current one (%(date)s).")
@@ -418,15 +569,32 @@ def loan_extend(*, loan: Loan, until: date, reason: str, by, now: datetime | Non
             code="until",
         )
     previous = loan.planned_end_date
+    planned_periods = months_started(loan.start_date, until)
+    envelopes.lock(loan.envelope)
+    overrun = _check_room(
+        loan.envelope,
+        periods=planned_periods - loan.planned_periods,
+        what=_("the extension of loan %(number)s") % {"number": loan.number},
+        override_reason=override_reason,
+    )
     loan.planned_end_date = until
-    loan.save(update_fields=["planned_end_date"])
+    loan.planned_periods = planned_periods
+    fields = ["planned_end_date", "planned_periods"]
+    if overrun:
+        loan.envelope_override_reason = override_reason.strip()
+        fields.append("envelope_override_reason")
+    loan.save(update_fields=fields)
+    note = _("From %(from)s to %(to)s: %(reason)s") % {
+        "from": _day(previous),
+        "to": _day(until),
+        "reason": reason.strip(),
+    }
     _record(
         loan,
         Kind.EXTENDED,
         on=timezone.localdate(now),
         by=by,
-        note=_("From %(from)s to %(to)s: %(reason)s")
-        % {"from": _day(previous), "to": _day(until), "reason": reason.strip()},
+        note=" ".join(part for part in (note, overrun) if part),
         now=now,
     )
     return loan
@@ -445,6 +613,13 @@ def loan_end_early(
     loan = _lock(loan)
     name = loan.trainee.full_name
     _check_not_in_future(left_on, today=today, what=_("departure"))
+    asked_on = timezone.localdate(loan.request.submitted_at)
+    if left_on < asked_on:
+        raise LoanError(
+            _("The departure date is before the laptop was requested (%(date)s).")
+            % {"date": _day(asked_on)},
+            code="left_on",
+        )
     if loan.status == Status.PREPARED:
         reason = _("%(name)s left the course on %(date)s.") % {"name": name, "date": _day(left_on)}
         if note.strip():
@@ -467,7 +642,8 @@ def loan_end_early(
         )
     loan.left_course_on = left_on
     loan.planned_end_date = min(loan.planned_end_date, left_on)
-    loan.save(update_fields=["left_course_on", "planned_end_date"])
+    loan.planned_periods = loan.count_planned_periods()
+    loan.save(update_fields=["left_course_on", "planned_end_date", "planned_periods"])
     _record(loan, Kind.LEFT_COURSE, on=left_on, by=by, note=note.strip(), now=now)
     notifications.departure_reported(loan, left_on=left_on, by=by)
     return loan
@@ -523,6 +699,8 @@ def loan_return(
     if loan.damage:
         details.append(_("Damage: %(damage)s") % {"damage": loan.damage})
     _record(loan, Kind.RETURNED, on=on, by=by, note=" ".join(details), now=now)
+    # The last months begun before the return are charged now.
+    ledger.bill_loan(loan, until=on, now=now)
     return loan
 
 
@@ -591,6 +769,7 @@ def loan_report_loss(
     if reference:
         details.insert(0, _("Police report: %(reference)s.") % {"reference": reference})
     _record(loan, kind, on=on, by=by, note=" ".join(part for part in details if part), now=now)
+    ledger.bill_loan(loan, until=on, now=now)
     return loan
 
 

@@ -271,9 +271,11 @@ def loan_hand_over(request, pk):
             "the handover date."
         ),
         warning=_(
-            "The agreement lists the accessories and the condition: if you change them here, "
-            "print the agreement again and have it signed before you hand the laptop over."
-        ),
+            "The agreement states the handover date (%(date)s), the accessories and the "
+            "condition: if any of them changes here, print the agreement again and have it "
+            "signed before you hand the laptop over."
+        )
+        % {"date": _day(loan.start_date)},
     )
 
 
@@ -413,7 +415,11 @@ def _document_loan(request, pk) -> Loan:
 def loan_agreement(request, pk):
     """The agreement to print, or the frozen copy once signed."""
     loan = _document_loan(request, pk)
-    return pdf_response(agreements.agreement_pdf(loan), f"convention-{loan.number}.pdf")
+    try:
+        content = agreements.agreement_pdf(loan)
+    except agreements.NoAgreement as error:
+        raise Http404 from error
+    return pdf_response(content, f"convention-{loan.number}.pdf")
 
 
 @staff_or_coordinator_required

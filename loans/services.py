@@ -345,6 +345,13 @@ def request_reject(*, request: LoanRequest, reason: str, by, now=None) -> LoanRe
 def request_cancel(*, request: LoanRequest, by, reason: str = "", now=None) -> LoanRequest:
     now = now or timezone.now()
     request = _lock(request)
+    if request.status == Status.FULFILLED:
+        # Only its loan closes it, when the loan is cancelled before the handover.
+        raise RequestError(
+            _("Request %(number)s became a loan: cancel the loan instead.")
+            % {"number": request.number},
+            code="fulfilled",
+        )
     if Status.CANCELLED in LoanRequest.TRANSITIONS[request.status]:
         _release_laptop(request, by=by, now=now)
     return _move(

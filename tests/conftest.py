@@ -84,3 +84,32 @@ def agreement_text(request):
     request.getfixturevalue("transactional_db")
     migration = importlib.import_module("loans.migrations.0003_first_agreement_template")
     migration.create_first_version(django_apps, None)
+
+
+# The name of the envelope every database test gets (see `funding`).
+TEST_ENVELOPE = "Enveloppe de test (toute la période)"
+
+
+@pytest.fixture(autouse=True)
+def funding(request):
+    """Every loan is funded by a budget envelope: database tests get one that covers every
+    training body from 2000 to 2100, so that a test about something else can prepare loans.
+    Tests about envelopes make their own and may delete this one (`no_funding`)."""
+    marker = request.node.get_closest_marker("django_db")
+    uses_db = marker is not None or {"db", "transactional_db", "live_server"} & set(
+        request.fixturenames
+    )
+    if not uses_db or "no_funding" in request.fixturenames:
+        return None
+    if "live_server" in request.fixturenames or (marker and marker.kwargs.get("transaction")):
+        request.getfixturevalue("transactional_db")
+    else:
+        request.getfixturevalue("db")
+    from tests.factories import BudgetEnvelopeFactory
+
+    return BudgetEnvelopeFactory(name=TEST_ENVELOPE)
+
+
+@pytest.fixture
+def no_funding():
+    """For tests that set up their own envelopes."""

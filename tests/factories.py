@@ -1,6 +1,6 @@
 """factory_boy factories. Roles are built the way the application builds them."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import factory
@@ -13,7 +13,7 @@ from inventory import services
 from inventory.models import Donation, Donor, Laptop, Location, WipeRecord
 from loans import lending
 from loans import services as loan_services
-from loans.models import Loan, LoanRequest
+from loans.models import BudgetEnvelope, Loan, LoanRequest
 from trainees.models import Coordinator, Course, Territory, Trainee, TrainingBody
 
 PASSWORD = "correct horse battery staple"
@@ -198,6 +198,21 @@ def make_request(trainee, *, by, status=LoanRequest.Status.SUBMITTED, laptop=Non
         loan_services.request_cancel(request=request, by=by)
     request.refresh_from_db()
     return request
+
+
+class BudgetEnvelopeFactory(factory.django.DjangoModelFactory):
+    """An envelope for every training body, from 2000 to 2100, large enough for any test."""
+
+    class Meta:
+        model = BudgetEnvelope
+
+    funder = "Région Bretagne"
+    name = factory.Sequence(lambda n: f"Enveloppe de test {n}")
+    amount = Decimal("1000000.00")
+    start_date = date(2000, 1, 1)
+    end_date = date(2100, 12, 31)
+    trainee_fee = Decimal("7.00")
+    funder_share = Decimal("30.00")
 
 
 GUARDIAN = {

@@ -324,6 +324,9 @@ class Trainee(models.Model):
         "guardian_postal_code",
         "guardian_town",
     )
+    # The open statuses of loans.Loan; trainees reads loans through the reverse relation
+    # only, it never imports the loans app.
+    OPEN_LOAN_STATUSES = ("prepared", "active")
 
     class Meta:
         ordering = ["last_name", "first_name"]
@@ -409,8 +412,23 @@ class Trainee(models.Model):
                         errors[name] = _(
                             "Required: the trainee is under 18 on the first day of the course."
                         )
+        if "course" not in errors and self._changes_course_during_a_loan():
+            errors["course"] = _(
+                "%(name)s has a laptop loan on the present course: close or cancel it before "
+                "moving the trainee to another course."
+            ) % {"name": self.full_name}
         if errors:
             raise ValidationError(errors)
+
+    def _changes_course_during_a_loan(self) -> bool:
+        """A loan belongs to its course (its agreement names it, its training body sees it):
+        the trainee stays on that course while a loan is open."""
+        if self.pk is None or not self.course_id:
+            return False
+        saved = type(self).objects.filter(pk=self.pk).values_list("course_id", flat=True).first()
+        if saved is None or saved == self.course_id:
+            return False
+        return self.loans.filter(status__in=self.OPEN_LOAN_STATUSES).exists()
 
 
 class WorkshopQuerySet(VisibleToQuerySet):

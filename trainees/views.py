@@ -153,8 +153,9 @@ def trainee_detail(request, pk):
         Trainee.objects.visible_to(request.user).select_related("course__training_body"), pk=pk
     )
     requests = trainee.loan_requests.select_related("laptop").prefetch_related("events__by")
-    # Through the reverse relation: trainees does not import the loans app.
-    loans = list(trainee.loans.select_related("laptop", "course"))
+    # Through the reverse relation: trainees does not import the loans app. Only the loans
+    # the user may see (a loan stays with the training body of its course).
+    loans = list(trainee.loans.visible_to(request.user).select_related("laptop", "course"))
     attended = trainee.attendances.filter(present=True).select_related("workshop")
     minutes = sum(attendance.workshop.duration_minutes for attendance in attended)
     context = {

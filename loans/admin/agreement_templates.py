@@ -4,7 +4,7 @@ version, and a signed agreement keeps its own."""
 from django import forms
 from django.contrib import admin, messages
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
@@ -26,7 +26,9 @@ class AgreementTemplateAdmin(admin.ModelAdmin):
     TEXT = ("title", "preamble", "obligations", "data_protection", "closing")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_loan_count=Count("loans"))
+        # Signed: handed over. A prepared loan has its version too, not yet signed.
+        signed = Count("loans", filter=Q(loans__handed_over_at__isnull=False))
+        return super().get_queryset(request).annotate(_loan_count=signed)
 
     @admin.display(description=_("loans signed with it"), ordering="_loan_count")
     def loan_count(self, template):
@@ -42,11 +44,11 @@ class AgreementTemplateAdmin(admin.ModelAdmin):
                 {
                     "fields": ("version", "created_at", "created_by"),
                     "description": ngettext(
-                        "Saving adds version %(next)s with the text below, and new agreements "
-                        "are printed with it. Version %(version)s stays as it is: %(count)d "
+                        "Saving adds version %(next)s with the text below: the loans prepared "
+                        "from now on use it. Version %(version)s stays as it is: %(count)d "
                         "loan was signed with it.",
-                        "Saving adds version %(next)s with the text below, and new agreements "
-                        "are printed with it. Version %(version)s stays as it is: %(count)d "
+                        "Saving adds version %(next)s with the text below: the loans prepared "
+                        "from now on use it. Version %(version)s stays as it is: %(count)d "
                         "loans were signed with it.",
                         obj._loan_count,
                     )
@@ -122,8 +124,8 @@ class AgreementTemplateAdmin(admin.ModelAdmin):
             self.message_user(
                 request,
                 gettext(
-                    "Version %(version)s of the agreement was saved: new agreements are "
-                    "printed with it. Version %(previous)s is kept, unchanged."
+                    "Version %(version)s of the agreement was saved: the loans prepared from "
+                    "now on use it. Version %(previous)s is kept, unchanged."
                 )
                 % {"version": obj.version, "previous": request._agreement_previous_version},
                 messages.SUCCESS,

@@ -116,8 +116,9 @@ def test_the_signature_blocks_name_defis_the_trainee_and_the_referent(
 
     content = text(agreements.render_agreement(loan))
 
-    assert f"Pour {association.name}" in content
-    assert "Le référent de Agora Services Bob Le Gall" in content
+    assert f"Pour le prêteur {association.name}" in content
+    assert "Le ou la stagiaire" in content
+    assert "Pour l’organisme de formation Agora Services, Bob Le Gall" in content
 
 
 def test_a_signed_agreement_never_changes_when_the_template_is_edited(alice):
@@ -139,12 +140,32 @@ def test_a_signed_agreement_never_changes_when_the_template_is_edited(alice):
     assert agreements.agreement_pdf(signed) == before
     assert signed.agreement_template == first
     assert "Un tout nouveau préambule" not in text(before)
-    # A loan not yet handed over follows the new version, and is frozen with it.
-    assert "Un tout nouveau préambule" in text(agreements.agreement_pdf(prepared))
+    # A loan prepared before the edit keeps the version it was printed with, up to the
+    # handover: what the trainee signs is what is kept.
+    printed = agreements.agreement_pdf(prepared)
+    assert "Un tout nouveau préambule" not in text(printed)
     lending.loan_hand_over(loan=prepared, on=prepared.start_date, by=alice)
     prepared.refresh_from_db()
-    assert prepared.agreement_template.version == 2
-    assert "modèle version 2" in text(agreements.agreement_pdf(prepared))
+    assert prepared.agreement_template == first
+    assert "modèle version 1" in text(agreements.agreement_pdf(prepared))
+    # A loan prepared after the edit gets the new text.
+    later = make_loan(by=alice)
+    assert later.agreement_template.version == 2
+    assert "Un tout nouveau préambule" in text(agreements.agreement_pdf(later))
+
+
+def test_a_cancelled_loan_has_no_agreement_to_print(alice):
+    loan = make_loan(by=alice, status=Loan.Status.CANCELLED)
+    with pytest.raises(agreements.NoAgreement):
+        agreements.agreement_pdf(loan)
+
+
+def test_a_missing_kept_copy_is_reported_not_rendered_again(alice, caplog):
+    loan = make_loan(by=alice, status=Loan.Status.ACTIVE)
+    loan.agreement_pdf.storage.delete(loan.agreement_pdf.name)
+    with pytest.raises(agreements.NoAgreement):
+        agreements.agreement_pdf(loan)
+    assert loan.number in caplog.text
 
 
 def test_the_frozen_copy_is_the_one_served(alice):

@@ -5,6 +5,7 @@ import io
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -292,7 +293,9 @@ def test_it_hands_over_only_the_ticked_ones(client, alice, course, prepared):
 
 
 def test_it_hands_over_on_an_earlier_day(client, alice, course):
-    loan = make_loan(TraineeFactory(course=course), by=alice)
+    # Prepared two days ago, handed over yesterday, recorded today.
+    with time_machine.travel(timezone.now() - timedelta(days=2)):
+        loan = make_loan(TraineeFactory(course=course), by=alice)
     yesterday = timezone.localdate() - timedelta(days=1)
     client.force_login(alice)
 
@@ -300,6 +303,16 @@ def test_it_hands_over_on_an_earlier_day(client, alice, course):
 
     loan.refresh_from_db()
     assert (loan.status, loan.start_date) == (Status.ACTIVE, yesterday)
+
+
+def test_a_handover_before_the_loan_was_prepared_is_refused(client, alice, course):
+    loan = make_loan(TraineeFactory(course=course), by=alice)
+    client.force_login(alice)
+
+    client.post(hand_over_url(course), {"loan": [loan.pk], "on": "2001-01-01"})
+
+    loan.refresh_from_db()
+    assert loan.status == Status.PREPARED
 
 
 def test_one_refused_loan_stops_them_all_and_every_reason_is_shown(client, alice, course, prepared):

@@ -1,6 +1,6 @@
 """Every move of a loan, and every refusal (loans.lending)."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import time_machine
@@ -567,3 +567,76 @@ def test_once_returned_the_months_are_those_begun_before_the_return(alice):
         lending.loan_return(loan=loan, on=today(), by=alice, accessories=["charger"])
     loan.refresh_from_db()
     assert loan.months == 2  # the second month had begun
+
+
+# --- Found in review: dates out of bounds, and what a cancellation closes --------------------
+
+
+def test_a_handover_cannot_be_dated_before_the_loan_was_prepared(alice):
+    loan = make_loan(by=alice)
+    with pytest.raises(lending.LoanError) as refused:
+        lending.loan_hand_over(loan=loan, on=today() - timedelta(days=1), by=alice)
+    assert codes(refused) == ["start_date"]
+    loan.refresh_from_db()
+    assert loan.status == Status.PREPARED
+
+
+def test_a_loan_is_prepared_for_the_course_and_extended_at_most_to_two_years(alice):
+    trainee = TraineeFactory()
+    request = make_request(trainee, by=alice, status=LoanRequest.Status.APPROVED)
+    with pytest.raises(lending.LoanError) as refused:
+        lending.loan_prepare(
+            request=request,
+            by=alice,
+            planned_end_date=trainee.course.end_date + timedelta(days=1),
+        )
+    assert codes(refused) == ["planned_end_date"]
+    loan = lending.loan_prepare(request=request, by=alice)
+    lending.loan_hand_over(loan=loan, on=today(), by=alice)
+    with pytest.raises(lending.LoanError) as refused:
+        lending.loan_extend(loan=loan, until=date(9999, 12, 31), reason="Pourquoi pas", by=alice)
+    assert codes(refused) == ["until"]
+    loan.refresh_from_db()
+    assert loan.planned_end_date == trainee.course.end_date
+
+
+def test_a_departure_before_the_request_is_refused(alice, bob, agora):
+    trainee = TraineeFactory(course=CourseFactory(training_body=agora))
+    loan = make_loan(trainee, by=alice)
+    with pytest.raises(lending.LoanError) as refused:
+        lending.loan_end_early(loan=loan, left_on=date(2001, 1, 1), by=bob)
+    assert codes(refused) == ["left_on"]
+    loan.refresh_from_db()
+    assert loan.status == Status.PREPARED
+
+
+def test_cancelling_a_prepared_loan_closes_its_request_so_a_new_one_can_be_made(alice, bob, agora):
+    trainee = TraineeFactory(course=CourseFactory(training_body=agora))
+    loan = make_loan(trainee, by=alice)
+
+    lending.loan_cancel(loan=loan, reason="Ordinateur tombé en panne", by=alice)
+
+    request = LoanRequest.objects.get(pk=loan.request_id)
+    assert request.status == LoanRequest.Status.CANCELLED
+    assert "Ordinateur tombé en panne" in request.events.first().note
+    services.request_submit(trainee=trainee, needed_by=today(), justification="Nouveau", by=bob)
+
+
+def test_a_fulfilled_request_is_not_cancelled_behind_its_loan(alice, bob, agora):
+    trainee = TraineeFactory(course=CourseFactory(training_body=agora))
+    loan = make_loan(trainee, by=alice)
+    with pytest.raises(services.RequestError) as refused:
+        services.request_cancel(request=loan.request, by=bob)
+    assert codes(refused) == ["fulfilled"]
+    assert LoanRequest.objects.get(pk=loan.request_id).status == LoanRequest.Status.FULFILLED
+
+
+def test_a_trainee_on_loan_stays_on_the_course_of_the_loan(alice, agora):
+    from django.core.exceptions import ValidationError
+
+    trainee = TraineeFactory(course=CourseFactory(training_body=agora))
+    make_loan(trainee, by=alice)
+    trainee.course = CourseFactory(training_body=agora)
+    with pytest.raises(ValidationError) as refused:
+        trainee.full_clean()
+    assert "course" in refused.value.message_dict

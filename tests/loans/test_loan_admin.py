@@ -384,8 +384,8 @@ def test_editing_version_1_adds_version_2_and_keeps_version_1(client, alice):
     assert sent(response) == [
         (
             messages.SUCCESS,
-            "La version 2 de la convention est enregistrée : les nouvelles conventions "
-            "sont imprimées avec elle. La version 1 est conservée, inchangée.",
+            "La version 2 de la convention est enregistrée : les prêts préparés à partir "
+            "de maintenant l’utilisent. La version 1 est conservée, inchangée.",
         )
     ]
 
@@ -416,7 +416,7 @@ def test_saving_an_older_version_brings_its_text_back_as_a_new_version(client, a
     assert (third.version, third.preamble) == (3, first.preamble)
 
 
-def test_a_signed_agreement_keeps_its_version_and_a_prepared_one_follows_the_new(
+def test_a_signed_or_prepared_agreement_keeps_its_version_and_new_loans_get_the_new(
     client, alice, agora
 ):
     signed = make_loan(trainee(agora), by=alice, status=Status.ACTIVE)
@@ -430,9 +430,12 @@ def test_a_signed_agreement_keeps_its_version_and_a_prepared_one_follows_the_new
     signed.refresh_from_db()
     assert signed.agreement_template.version == 1
     assert agreements.agreement_pdf(signed) == signed_pdf
+    # Printed before the edit, signed as printed.
     prepared.refresh_from_db()
-    assert EDITED in pdf_text(agreements.agreement_pdf(prepared))
-    assert EDITED in pdf_text(agreements.combined_agreements([prepared]))
+    assert EDITED not in pdf_text(agreements.agreement_pdf(prepared))
+    later = make_loan(trainee(agora), by=alice)
+    assert EDITED in pdf_text(agreements.agreement_pdf(later))
+    assert EDITED in pdf_text(agreements.combined_agreements([later]))
 
 
 def test_the_version_list_counts_the_loans_signed_with_each(client, alice, agora):

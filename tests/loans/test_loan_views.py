@@ -358,7 +358,7 @@ def test_the_handover_form_is_filled_from_the_loan(client, alice, prepared):
     form = response.context["form"]
     assert form["accessories"].initial == prepared.accessories_out
     assert form["condition"].initial == prepared.condition_out
-    assert "imprimez à nouveau la convention" in page(response)
+    assert "réimprimez la convention" in page(response)
 
 
 def test_staff_hand_a_loan_over(client, alice, prepared):
@@ -757,3 +757,29 @@ def test_another_body_never_appears_in_the_counts(client, charlie, active):
     client.force_login(charlie)
     response = client.get(reverse("loans:loans"))
     assert {pill["key"]: pill["count"] for pill in response.context["pills"]}[""] == 0
+
+
+def test_a_cancelled_loan_has_no_agreement_to_download(client, alice, bob, prepared):
+    lending.loan_cancel(loan=prepared, reason="Stagiaire absent", by=alice)
+    for user in (alice, bob):
+        client.force_login(user)
+        assert client.get(reverse("loans:loan_agreement", args=[prepared.pk])).status_code == 404
+
+
+def test_a_missing_kept_agreement_answers_404_not_500(client, alice, active):
+    active.agreement_pdf.storage.delete(active.agreement_pdf.name)
+    client.force_login(alice)
+    assert client.get(reverse("loans:loan_agreement", args=[active.pk])).status_code == 404
+
+
+def test_the_trainee_page_lists_only_the_loans_the_user_may_see(
+    client, alice, charlie, askoria, askoria_loan
+):
+    from trainees.models import Trainee
+
+    trainee = Trainee.objects.get(pk=askoria_loan.trainee_id)
+    # A loan left on another body's course (as it was before a course change was refused).
+    Loan.objects.filter(pk=askoria_loan.pk).update(course=CourseFactory())
+    client.force_login(charlie)
+    page = client.get(reverse("trainees:trainee", args=[trainee.pk])).content.decode()
+    assert askoria_loan.number not in page

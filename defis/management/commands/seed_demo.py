@@ -8,7 +8,7 @@ from django.utils import timezone
 from defis.models import Association, User
 from defis.permissions import STAFF_GROUP_NAME
 from inventory.demo import seed_inventory
-from loans.demo import seed_loans, seed_requests, seed_waitlist
+from loans.demo import seed_envelope, seed_loans, seed_requests, seed_waitlist
 from trainees.demo import seed_courses, seed_training_bodies
 from trainees.models import Coordinator
 
@@ -72,6 +72,7 @@ class Command(BaseCommand):
         if trainees:
             seed_waitlist(trainees=trainees, coordinators=coordinators, staff=staff, today=today)
         laptops = seed_inventory(by=staff, today=today)
+        seed_envelope(today=today)
         loans = 0
         if trainees:
             seed_requests(trainees=trainees, coordinators=coordinators, staff=staff, today=today)

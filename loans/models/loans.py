@@ -1,7 +1,7 @@
-"""Laptop requests, loans and their agreements (and, next, the fee ledger and budget envelopes).
+"""Loans, their agreement text (versioned) and the reminders sent about them.
 
-A request's status changes only through loans.services, which locks the row, checks the move
-against `LoanRequest.TRANSITIONS` and writes a `LoanRequestEvent`.
+A loan's status changes only through loans.lending, which locks the row, checks the move
+against `Loan.TRANSITIONS`, moves the laptop and writes a `LoanEvent`.
 """
 
 import uuid
@@ -9,12 +9,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -23,165 +21,10 @@ from defis.permissions import VisibleToQuerySet
 from inventory.models import Laptop
 from trainees.models import Course, Trainee
 
+from .requests import LoanRequest
+
 # The trainee's participation aux frais, per month begun (DESIGN.md: Money).
 DEFAULT_MONTHLY_FEE = Decimal("7.00")
-
-
-class LoanRequestQuerySet(VisibleToQuerySet):
-    training_body_lookup = "trainee__course__training_body_id"
-
-    def open(self):
-        return self.filter(status__in=LoanRequest.OPEN)
-
-    def waitlist(self):
-        """Waiting requests, first come first served."""
-        return self.filter(status=LoanRequest.Status.WAITLISTED).order_by("submitted_at", "pk")
-
-
-class LoanRequest(models.Model):
-    """A coordinator asks for a laptop for one trainee; Défis approves, waitlists or rejects."""
-
-    class Status(models.TextChoices):
-        SUBMITTED = "submitted", pgettext_lazy("request status", "Submitted")
-        WAITLISTED = "waitlisted", pgettext_lazy("request status", "Waitlisted")
-        APPROVED = "approved", pgettext_lazy("request status", "Approved")
-        FULFILLED = "fulfilled", pgettext_lazy("request status", "Fulfilled")
-        REJECTED = "rejected", pgettext_lazy("request status", "Rejected")
-        CANCELLED = "cancelled", pgettext_lazy("request status", "Cancelled")
-
-    # The lifecycle of DESIGN.md.
-    TRANSITIONS = {
-        Status.SUBMITTED: {Status.APPROVED, Status.WAITLISTED, Status.REJECTED, Status.CANCELLED},
-        Status.WAITLISTED: {Status.APPROVED, Status.REJECTED, Status.CANCELLED},
-        Status.APPROVED: {Status.FULFILLED, Status.REJECTED, Status.CANCELLED},
-        Status.FULFILLED: set(),
-        Status.REJECTED: set(),
-        Status.CANCELLED: set(),
-    }
-    OPEN = (Status.SUBMITTED, Status.WAITLISTED, Status.APPROVED)
-
-    trainee = models.ForeignKey(
-        Trainee,
-        on_delete=models.PROTECT,
-        related_name="loan_requests",
-        verbose_name=_("trainee"),
-    )
-    needed_by = models.DateField(_("needed by"))
-    justification = models.TextField(
-        _("justification"),
-        help_text=_("Why the trainee needs a laptop: no computer at home, distance learning…"),
-    )
-    status = models.CharField(
-        _("status"),
-        max_length=20,
-        choices=Status.choices,
-        default=Status.SUBMITTED,
-        editable=False,
-        db_index=True,
-    )
-    laptop = models.ForeignKey(
-        Laptop,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        editable=False,
-        related_name="loan_requests",
-        verbose_name=_("laptop"),
-    )
-    submitted_at = models.DateTimeField(_("submitted at"), editable=False)
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        editable=False,
-        related_name="+",
-        verbose_name=_("submitted by"),
-    )
-    decided_at = models.DateTimeField(_("decided at"), null=True, editable=False)
-    decision_reason = models.TextField(_("reason"), blank=True, editable=False)
-
-    objects = LoanRequestQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-submitted_at", "-pk"]
-        verbose_name = _("laptop request")
-        verbose_name_plural = _("laptop requests")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["trainee"],
-                condition=Q(status__in=["submitted", "waitlisted", "approved"]),
-                name="one_open_request_per_trainee",
-                violation_error_message=_("This trainee already has an open request."),
-            ),
-            models.UniqueConstraint(
-                fields=["laptop"],
-                condition=Q(status="approved"),
-                name="one_approved_request_per_laptop",
-                violation_error_message=_("This laptop is already reserved for another request."),
-            ),
-            models.CheckConstraint(
-                condition=~Q(status="approved") | Q(laptop__isnull=False),
-                name="approved_request_has_laptop",
-            ),
-        ]
-        indexes = [models.Index(fields=["status", "submitted_at"])]
-
-    def __str__(self):
-        return self.number
-
-    def get_absolute_url(self):
-        return reverse("loans:request", args=[self.pk])
-
-    def clean(self):
-        super().clean()
-        trainee = self.trainee if self.trainee_id else None
-        if trainee and self.needed_by and self.needed_by > trainee.course.end_date:
-            raise ValidationError(
-                {
-                    "needed_by": _("The needed-by date is after the end of the course (%(date)s).")
-                    % {"date": date_format(trainee.course.end_date, "SHORT_DATE_FORMAT")}
-                }
-            )
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in self.OPEN
-
-    @property
-    def number(self) -> str:
-        return f"D-{self.pk:05d}" if self.pk else ""
-
-
-class LoanRequestEvent(models.Model):
-    """One row per change of a request's status: what the coordinator follows."""
-
-    request = models.ForeignKey(
-        LoanRequest, on_delete=models.CASCADE, related_name="events", verbose_name=_("request")
-    )
-    from_status = models.CharField(
-        _("from"), max_length=20, choices=LoanRequest.Status.choices, blank=True
-    )
-    to_status = models.CharField(_("to"), max_length=20, choices=LoanRequest.Status.choices)
-    by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        related_name="+",
-        verbose_name=_("by"),
-    )
-    at = models.DateTimeField(_("when"))
-    note = models.TextField(_("note"), blank=True)
-
-    class Meta:
-        ordering = ["-at", "-pk"]
-        verbose_name = _("request event")
-        verbose_name_plural = _("request events")
-
-    def __str__(self):
-        return f"{self.request.number}: {self.from_status or '∅'} → {self.to_status}"
-
-
-# --- Loans ----------------------------------------------------------------------------------
 
 
 def _private_name(folder: str, filename: str) -> str:
@@ -395,6 +238,23 @@ class Loan(models.Model):
         _("signed scan"), upload_to=scan_upload_to, blank=True, editable=False
     )
     signed_scan_uploaded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    envelope = models.ForeignKey(
+        "loans.BudgetEnvelope",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="loans",
+        verbose_name=_("budget envelope"),
+    )
+    planned_periods = models.PositiveSmallIntegerField(
+        _("planned months"),
+        default=0,
+        editable=False,
+        help_text=_("The fee periods from the start to the planned end: what the loan commits."),
+    )
+    envelope_override_reason = models.TextField(
+        _("reason for overrunning the envelope"), blank=True, editable=False
+    )
     notes = models.TextField(_("notes"), blank=True)
     prepared_at = models.DateTimeField(_("prepared at"), editable=False)
     prepared_by = models.ForeignKey(
@@ -447,6 +307,11 @@ class Loan(models.Model):
     def get_absolute_url(self):
         return reverse("loans:loan", args=[self.pk])
 
+    def count_planned_periods(self) -> int:
+        """What `planned_periods` holds: kept in a column so that the envelope's commitments
+        add up in SQL. Set by loans.lending whenever the dates change."""
+        return months_started(self.start_date, self.planned_end_date)
+
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN
@@ -458,7 +323,21 @@ class Loan(models.Model):
     def months(self) -> int:
         """The fee periods of the loan: every month begun is owed. Until the laptop is back,
         those of the planned loan; once closed, those begun before the return."""
-        return months_started(self.start_date, self.return_date or self.planned_end_date)
+        if self.return_date is not None:
+            return self.periods_due(until=self.return_date)
+        return self.planned_periods
+
+    def periods_due(self, *, until: date) -> int:
+        """The fee periods owed by `until` (DESIGN.md: Money). Period k starts on the start
+        date plus k - 1 months; it is owed once it has begun, on or before `until`, and
+        before the loan ended: a laptop back on the first day of a period does not begin
+        it. A loan handed over owes its first period, even when returned the same day."""
+        if self.handed_over_at is None or until < self.start_date:
+            return 0
+        last_day = until
+        if self.return_date is not None:
+            last_day = min(last_day, self.return_date - timedelta(days=1))
+        return max(1, months_started(self.start_date, last_day))
 
     @property
     def planned_total(self) -> Decimal:
@@ -503,6 +382,7 @@ class LoanEvent(models.Model):
         WRITTEN_OFF = "written_off", pgettext_lazy("loan event", "Written off")
         CANCELLED = "cancelled", pgettext_lazy("loan event", "Cancelled")
         SCAN_ATTACHED = "scan_attached", pgettext_lazy("loan event", "Signed scan attached")
+        ENVELOPE_CHANGED = "envelope_changed", pgettext_lazy("loan event", "Envelope changed")
 
     loan = models.ForeignKey(
         Loan, on_delete=models.CASCADE, related_name="events", verbose_name=_("loan")
