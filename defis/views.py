@@ -13,7 +13,8 @@ from django.views.decorators.http import require_GET
 from defis.models import Association, User
 from defis.permissions import Role, role_of, staff_required
 from inventory.models import Laptop
-from loans.models import Loan, LoanRequest
+from loans.envelope_stats import figures_of, with_figures
+from loans.models import BudgetEnvelope, Loan, LoanRequest
 from loans.services import next_on_waitlist
 from trainees.models import Territory, TrainingBody
 
@@ -64,7 +65,12 @@ def dashboard(request):
     request_counts = dict(
         LoanRequest.objects.open().order_by().values_list("status").annotate(n=Count("id"))
     )
+    # The budget envelopes running today (issue 6), with their figures: one query.
+    envelope_figures = [
+        figures_of(envelope) for envelope in with_figures(BudgetEnvelope.objects.active_on(today))
+    ]
     context = {
+        "envelope_figures": envelope_figures,
         "request_figures": [
             (status, LoanRequest.Status(status).label, request_counts.get(status, 0))
             for status in LoanRequest.OPEN

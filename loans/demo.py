@@ -2,12 +2,15 @@
 
 `seed_waitlist` runs before the inventory exists, when no laptop is ready, as the service
 requires for a waitlist; `seed_requests` runs once laptops are ready; `seed_loans` then lends
-laptops, returns some and loses others. All are dated relative to today: the services are
-given the past moment each step happened (`now=`), so every history reads in order.
+laptops, returns some and loses others; `seed_money` bills the months begun and records what
+the trainees paid. All are dated relative to today: the services are given the past moment
+each step happened (`now=`), so every history reads in order.
 """
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import partial
 
 from django.utils import timezone
 
@@ -16,8 +19,8 @@ from inventory import services as inventory_services
 from inventory.models import Laptop, WipeRecord
 from trainees.models import Territory
 
-from . import lending, services
-from .models import BudgetEnvelope, Loan, LoanRequest
+from . import ledger, lending, services
+from .models import BudgetEnvelope, FeeEntry, Loan, LoanRequest
 
 JUSTIFICATION = {
     "agora": "Pas d’ordinateur à la maison ; formation en partie à distance.",
@@ -316,3 +319,172 @@ def seed_loans(*, trainees: dict, coordinators: dict, staff, today: date) -> int
         now=_on(lost_on + timedelta(days=1)),
     )
     return len(loans)
+
+
+# --- The trainees' fees ---------------------------------------------------------------------
+
+Method = FeeEntry.Method
+
+# How each borrower pays, by last name; anyone else pays cash, month by month.
+# - a method: every month, a few days after it began;
+# - "arrears": the first three months in cash, then nothing (the AMISEP laptop kept too long);
+# - "behind": every month in cash but the last one begun;
+# - "at_return": the whole loan by one transfer, after the laptop came back;
+# - "training_body": the training body pays all the planned months at once;
+# - "waiver": by card, the last month waived (the stolen laptop, a hard time);
+# - "cheque_twice": by cheque, the first cheque recorded twice by mistake, reversed next day.
+PAYMENT_PLANS = {
+    "Nicolas": Method.CASH,
+    "Ropert": "arrears",
+    "Éven": "at_return",
+    "Saïdi": "waiver",
+    "Le Gall": "training_body",
+    "Le Floch": Method.CASH,
+    "Morvan": Method.CARD,
+    "Guillou": "cheque_twice",
+    "Le Bris": Method.TRANSFER,
+    "Tanguy": Method.CHEQUE,
+    "Kerbrat": "behind",
+    "Le Moal": Method.CARD,
+    "Daniel": Method.CASH,
+    "Le Dantec": Method.CARD,
+}
+PLAN_METHODS = {
+    "arrears": Method.CASH,
+    "behind": Method.CASH,
+    "waiver": Method.CARD,
+    "cheque_twice": Method.CHEQUE,
+}
+MONTHS_PAID_IN_ARREARS = 3
+WAIVER_REASON = "Situation financière difficile, accord de la directrice."
+
+
+def _reference(method: str, loan: Loan, period: int, paid_on: date) -> str:
+    if method == Method.CHEQUE:
+        return f"n° {4512300 + loan.pk * 10 + period} (Crédit Mutuel de Bretagne)"
+    if method == Method.TRANSFER:
+        return f"réf. VIR-{paid_on:%Y%m%d}-{loan.number}"
+    if method == Method.CARD:
+        return f"ticket n° {paid_on:%m%d}{loan.pk:03d}"
+    return ""
+
+
+def seed_money(*, staff, today: date) -> int:
+    """The demo's ledger, as it reads after months of use; return how many lines it has.
+
+    The nightly billing (`bill_fees`) runs on every day a month of a loan began; the
+    trainees pay a few days later (cash, cheque, transfer, card; one training body pays
+    several months at once); one waiver for hardship; a cheque recorded twice, reversed the
+    next day; one trainee several months behind. Every step runs through the real services,
+    in the order it happened and at its own past moment (`now=`); the staff account
+    (`equipe`) receives every payment.
+    """
+    latest = timezone.now()
+    yesterday = today - timedelta(days=1)
+    loans = Loan.objects.filter(handed_over_at__isnull=False).select_related(
+        "trainee", "course__training_body"
+    )
+    steps: list[tuple[datetime, Callable]] = []
+
+    def at(day: date, hour: int, minutes: int = 0) -> datetime:
+        return min(_on(day, hour) + timedelta(minutes=minutes), latest)
+
+    def payment(loan, day, amount, method, *, reference="", hour=11, minutes=0):
+        moment = at(day, hour, minutes)
+        return moment, partial(
+            ledger.payment_record,
+            loan=loan,
+            amount=amount,
+            method=method,
+            paid_on=day,
+            by=staff,
+            received_by=staff,
+            reference=reference,
+            now=moment,
+        )
+
+    # The nightly billing, on every day a month began.
+    for day in sorted(
+        {
+            ledger.period_start(loan, period)
+            for loan in loans
+            for period in range(1, loan.periods_due(until=today) + 1)
+        }
+    ):
+        steps.append((at(day, 6), partial(ledger.bill_fees, until=day, now=at(day, 6))))
+
+    for index, loan in enumerate(loans.order_by("pk")):
+        plan = PAYMENT_PLANS.get(loan.trainee.last_name, Method.CASH)
+        method = PLAN_METHODS.get(plan, plan)
+        fee = loan.monthly_fee
+        # The months begun, each with the day it was paid: a few days after it began, by
+        # yesterday at the latest (a month that begins today is not paid yet).
+        days_after = 2 + index % 6
+        months = [
+            (period, min(start + timedelta(days=days_after), yesterday))
+            for period in range(1, loan.periods_due(until=today) + 1)
+            if (start := ledger.period_start(loan, period)) <= yesterday
+        ]
+        if not months:
+            continue
+        if plan == "training_body":
+            day = months[0][1]
+            reference = (
+                f"Facture Défis n° {day:%Y}-{loan.pk:03d}, "
+                f"réglée par {loan.course.training_body.name}"
+            )
+            steps.append(
+                payment(loan, day, fee * loan.planned_periods, method, reference=reference)
+            )
+            continue
+        if plan == "at_return":
+            day = min(loan.return_date + timedelta(days=days_after), yesterday)
+            reference = _reference(Method.TRANSFER, loan, 0, day)
+            steps.append(
+                payment(loan, day, fee * len(months), Method.TRANSFER, reference=reference)
+            )
+            continue
+        unpaid = []
+        if plan == "arrears":
+            months, unpaid = months[:MONTHS_PAID_IN_ARREARS], months[MONTHS_PAID_IN_ARREARS:]
+        elif plan in ("behind", "waiver"):
+            months, unpaid = months[:-1], months[-1:]
+        for period, day in months:
+            reference = _reference(method, loan, period, day)
+            steps.append(payment(loan, day, fee, method, reference=reference, hour=10 + period % 7))
+        if plan == "waiver" and unpaid:
+            (_period, day), *_ = unpaid
+            steps.append((at(day, 15), partial(_waive, loan, on=day, by=staff, now=at(day, 15))))
+        if plan == "cheque_twice" and months:
+            period, day = months[0]
+            reference = _reference(method, loan, period, day)
+            # The same cheque typed again a few minutes later; noticed and reversed next day.
+            moment, typed_again = payment(
+                loan, day, fee, method, reference=reference, hour=10 + period % 7, minutes=4
+            )
+            next_morning = at(day + timedelta(days=1), 9)
+            steps.append((moment, typed_again))
+            steps.append((next_morning, partial(_reverse_last, loan, by=staff, now=next_morning)))
+
+    # In the order they happened; on one day, the night's billing before the payments.
+    for _moment, step in sorted(steps, key=lambda pair: pair[0]):
+        step()
+    return FeeEntry.objects.count()
+
+
+def _waive(loan: Loan, *, on: date, by, now: datetime) -> FeeEntry:
+    """What is still owed on the loan, waived."""
+    return ledger.waiver_record(
+        loan=loan, amount=ledger.statement(loan).owed, reason=WAIVER_REASON, by=by, on=on, now=now
+    )
+
+
+def _reverse_last(loan: Loan, *, by, now: datetime) -> FeeEntry:
+    """The loan's last payment was a cheque recorded twice: it is reversed."""
+    entry = loan.fee_entries.filter(kind=FeeEntry.Kind.PAYMENT).latest("recorded_at", "pk")
+    return ledger.entry_reverse(
+        entry=entry,
+        reason=f"Chèque {entry.reference} saisi deux fois par erreur : un seul chèque a été remis.",
+        by=by,
+        now=now,
+    )

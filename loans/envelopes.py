@@ -50,13 +50,12 @@ def envelope_for(training_body, day: date) -> BudgetEnvelope | None:
     return candidates[0] if candidates else None
 
 
-def _charged_periods():
-    """Per loan: its charges not reversed (a subquery, for annotations)."""
+def charged_periods():
+    """Per loan: how many of its periods are charged (a subquery, for annotations). A charge
+    reversed still counts: its period is settled, and billing never charges it again."""
     return Coalesce(
         Subquery(
-            FeeEntry.objects.filter(
-                loan=OuterRef("pk"), kind=FeeEntry.Kind.CHARGE, reversed_by__isnull=True
-            )
+            FeeEntry.objects.filter(loan=OuterRef("pk"), kind=FeeEntry.Kind.CHARGE)
             .order_by()
             .values("loan")
             .annotate(count=Count("pk"))
@@ -71,7 +70,7 @@ def remaining_planned_periods(loans):
     """The planned periods not charged yet of these loans, summed in SQL."""
     total = (
         loans.order_by()
-        .annotate(charged_periods=_charged_periods())
+        .annotate(charged_periods=charged_periods())
         .aggregate(remaining=Sum(Greatest(F("planned_periods") - F("charged_periods"), Value(0))))[
             "remaining"
         ]
@@ -154,13 +153,20 @@ def check_room(
         "periods": periods,
     }
     if not override_reason.strip():
-        raise EnvelopeError(
-            _(
+        if current.available < 0:
+            message = _(
+                "The envelope “%(envelope)s” is already over by %(over)s (%(amount)s, less "
+                "%(consumed)s consumed and %(committed)s committed): %(what)s needs "
+                "%(needed)s more (%(periods)s months). Give a reason to go over the envelope."
+            )
+        else:
+            message = _(
                 "The envelope “%(envelope)s” has %(available)s left (%(amount)s, less "
                 "%(consumed)s consumed and %(committed)s committed): %(what)s needs "
                 "%(needed)s (%(periods)s months). Give a reason to go over the envelope."
             )
-            % numbers,
+        raise EnvelopeError(
+            message % {**numbers, "over": format_euros(-current.available)},
             code="envelope_overrun",
         )
     return _(

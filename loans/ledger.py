@@ -284,7 +284,8 @@ def payment_record(
     _check_handed_over(loan)
     _check_day(paid_on, today=timezone.localdate(now), loan=loan)
     account = statement(loan)
-    room = expected_total(loan) - (account.paid + account.waived)
+    # An overdue loan goes on being charged past its planned months: what is charged counts.
+    room = max(expected_total(loan), account.charged) - (account.paid + account.waived)
     if amount > room:
         raise LedgerError(
             _(
@@ -344,7 +345,8 @@ def waiver_record(
 
 @transaction.atomic
 def entry_reverse(*, entry: FeeEntry, reason: str, by, now: datetime | None = None) -> FeeEntry:
-    """Cancel one earlier line (a payment typed twice, a charge made in error), once."""
+    """Cancel one earlier payment or waiver (a cheque typed twice, a waiver on the wrong
+    loan), once."""
     now = now or timezone.now()
     if not reason.strip():
         raise LedgerError(_("Give the reason for the reversal."), code="reason")
@@ -357,6 +359,15 @@ def entry_reverse(*, entry: FeeEntry, reason: str, by, now: datetime | None = No
         )
     if FeeEntry.objects.filter(reverses=entry).exists():
         raise LedgerError(_("This line was already reversed."), code="already_reversed")
+    if entry.kind == Kind.CHARGE:
+        # A month begun is owed ("tout mois commencé est dû") and billing charges only those:
+        # a charge is never a mistake to undo. Forgoing it is a waiver, which keeps the month
+        # charged and drawn from the envelope.
+        raise LedgerError(
+            _("Month %(period)s has begun: it stays charged. Record a waiver instead.")
+            % {"period": entry.period},
+            code="charge_due",
+        )
     return FeeEntry.objects.create(
         loan_id=entry.loan_id,
         kind=Kind.REVERSAL,

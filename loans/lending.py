@@ -306,7 +306,7 @@ def _check_room(envelope, *, periods: int, what: str, override_reason: str) -> s
             envelope, periods=periods, what=what, override_reason=override_reason
         )
     except envelopes.EnvelopeError as error:
-        raise LoanError(error.messages, code="envelope_overrun") from error
+        raise LoanError(error.message, code=error.code) from error
 
 
 @transaction.atomic

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from defis.permissions import is_staff_member
 from trainees.models import Course, Territory, TrainingBody
 
-from .models import Loan
+from .models import BudgetEnvelope, Loan
 
 OPEN = "open"
 ENDING_SOON = "ending_soon"
@@ -61,9 +61,16 @@ class LoanFilter(django_filters.FilterSet):
         empty_label=_("All"),
     )
 
+    envelope = django_filters.ModelChoiceFilter(
+        label=_("Envelope"),
+        field_name="envelope",
+        queryset=BudgetEnvelope.objects.all(),
+        empty_label=_("All"),
+    )
+
     class Meta:
         model = Loan
-        fields = ["q", "status", "end", "course", "training_body", "territory"]
+        fields = ["q", "status", "end", "course", "training_body", "territory", "envelope"]
 
     def __init__(self, *args, user, today: date, **kwargs):
         super().__init__(*args, **kwargs)
@@ -71,6 +78,7 @@ class LoanFilter(django_filters.FilterSet):
         if not is_staff_member(user):
             del self.filters["training_body"]
             del self.filters["territory"]
+            del self.filters["envelope"]
         self.filters["course"].queryset = Course.objects.visible_to(user).select_related(
             "training_body"
         )

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import lending
+from .envelope_forms import OverrideReasonMixin, prepare_envelope_field
 from .forms import DateInput
 from .models import Loan
 
@@ -25,7 +26,7 @@ def _today_field(label, **kwargs):
     return forms.DateField(label=label, widget=DateInput(), initial=timezone.localdate, **kwargs)
 
 
-class PrepareForm(forms.Form):
+class PrepareForm(OverrideReasonMixin, forms.Form):
     start_date = _today_field(
         _("Handover date"),
         help_text=_("The day the trainee comes to sign the agreement and take the laptop."),
@@ -47,6 +48,12 @@ class PrepareForm(forms.Form):
         self.fields["planned_end_date"].initial = loan_request.trainee.course.end_date
         self.fields["accessories"].initial = lending.laptop_accessories(laptop)
         self.fields["condition"].initial = laptop.get_grade_display()
+        # The budget envelope (issue 6): automatic by default, and the reason to go over it.
+        course = loan_request.trainee.course
+        self.fields["envelope"] = prepare_envelope_field(
+            course.training_body, start_date=timezone.localdate(), last_day=course.end_date
+        )
+        self.add_override_reason()
 
 
 class HandOverForm(forms.Form):
@@ -60,7 +67,7 @@ class HandOverForm(forms.Form):
         self.fields["condition"].initial = loan.condition_out
 
 
-class ExtendForm(forms.Form):
+class ExtendForm(OverrideReasonMixin, forms.Form):
     until = forms.DateField(label=_("New planned end date"), widget=DateInput())
     reason = forms.CharField(
         label=_("Reason"),
@@ -68,6 +75,10 @@ class ExtendForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("For example: course extended, exam taken later."),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_override_reason()  # issue 6: to go over the budget envelope
 
 
 class ReturnForm(forms.Form):

@@ -24,7 +24,8 @@ from django.views.decorators.http import require_POST
 from defis.pdf import pdf_response
 from defis.permissions import is_staff_member, staff_or_coordinator_required, staff_required
 
-from . import agreements, lending
+from . import agreements, balances, lending
+from .envelope_forms import refused_by_envelope
 from .loan_filters import ENDING_SOON, ENDING_SOON_DAYS, OPEN, OVERDUE, LoanFilter
 from .loan_forms import (
     CancelForm,
@@ -135,6 +136,7 @@ def loan_list(request):
     data.setdefault("status", OPEN)
     filterset = LoanFilter(data, queryset=_loans(request.user), user=request.user, today=today)
     queryset = filterset.qs if filterset.is_valid() else Loan.objects.none()
+    queryset = balances.with_balance(queryset)  # the balance column, in the same query
     if data.get("end"):
         queryset = queryset.order_by("planned_end_date", "pk")
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -163,7 +165,7 @@ def loan_list(request):
 @staff_or_coordinator_required
 def loan_detail(request, pk):
     loan = get_object_or_404(
-        _loans(request.user).select_related("agreement_template", "request"), pk=pk
+        _loans(request.user).select_related("agreement_template", "request", "envelope"), pk=pk
     )
     is_staff = is_staff_member(request.user)
     today = timezone.localdate()
@@ -176,6 +178,8 @@ def loan_detail(request, pk):
         "can_upload_scan": is_staff and loan.status in (Status.ACTIVE, Status.CLOSED),
         "scan_form": ScanForm(),
         "has_return_record": loan.outcome == Loan.Outcome.RETURNED,
+        # The account (one query for the ledger lines), once the loan is handed over.
+        "account": balances.loan_account(loan) if loan.handed_over_at else None,
     }
     return render(request, "loans/loan_detail.html", context)
 
@@ -199,6 +203,8 @@ def _action(request, loan, *, action, form, run, success, title, submit, intro="
         except ValidationError as error:
             for message in error.messages:
                 form.add_error(None, message)
+            if refused_by_envelope(error) and "override_reason" in form.fields:
+                form.ask_override_reason()
         else:
             messages.success(request, success(done))
             return redirect(done)
@@ -237,6 +243,8 @@ def loan_prepare(request, pk):
         except ValidationError as error:
             for message in error.messages:
                 form.add_error(None, message)
+            if refused_by_envelope(error):
+                form.ask_override_reason()
         else:
             messages.success(
                 request,

@@ -1,6 +1,13 @@
 from django.urls import path
 
-from loans import distribution_views, loan_views, views
+from loans import (
+    distribution_views,
+    envelope_views,
+    loan_views,
+    money_views,
+    reconciliation_views,
+    views,
+)
 
 app_name = "loans"
 
@@ -36,6 +43,37 @@ urlpatterns = [
     path("loans/<int:pk>/loss/", loan_views.loan_loss, name="loan_loss"),
     path("loans/<int:pk>/cancel/", loan_views.loan_cancel, name="loan_cancel"),
     path("loans/<int:pk>/departure/", loan_views.loan_departure, name="loan_departure"),
+    path("loans/<int:pk>/envelope/", envelope_views.loan_envelope, name="loan_envelope"),
+    # Money: payments, waivers, reversals, receipts, arrears
+    path("loans/<int:pk>/payment/", money_views.payment_new, name="payment_new"),
+    path("loans/<int:pk>/waiver/", money_views.waiver_new, name="waiver_new"),
+    path("ledger/<int:pk>/reverse/", money_views.entry_reverse, name="entry_reverse"),
+    path("ledger/<int:pk>/receipt.pdf", money_views.payment_receipt, name="payment_receipt"),
+    path("arrears/", money_views.arrears, name="arrears"),
+    path("arrears.csv", money_views.arrears_csv, name="arrears_csv"),
+    # Budget envelopes and their reconciliation
+    path("envelopes/", envelope_views.envelope_list, name="envelopes"),
+    path("envelopes/<int:pk>/", envelope_views.envelope_detail, name="envelope"),
+    path(
+        "envelopes/<int:pk>/reconciliation/",
+        reconciliation_views.reconciliation,
+        name="reconciliation",
+    ),
+    path(
+        "envelopes/<int:pk>/reconciliation.csv",
+        reconciliation_views.reconciliation_csv,
+        name="reconciliation_csv",
+    ),
+    path(
+        "envelopes/<int:pk>/reconciliation.xlsx",
+        reconciliation_views.reconciliation_xlsx,
+        name="reconciliation_xlsx",
+    ),
+    path(
+        "envelopes/<int:pk>/funder-report.pdf",
+        reconciliation_views.funder_report,
+        name="funder_report",
+    ),
     # Distribution day: every prepared loan of one course
     path(
         "courses/<int:course_pk>/distribution/",

@@ -76,6 +76,9 @@ LOAN_RECORD = (
     "return_date",
     "left_course_on",
     "monthly_fee",
+    "envelope",
+    "planned_periods",
+    "envelope_override_reason",
     "accessories_handed_over",
     "condition_out",
     "accessories_returned",
@@ -112,6 +115,7 @@ class LoanAdmin(admin.ModelAdmin):
         ("course__training_body", admin.RelatedOnlyFieldListFilter),
         "course__training_body__territory",
         PlannedEndFilter,
+        "envelope",
     )
     search_fields = (
         "number",
@@ -150,6 +154,11 @@ class LoanAdmin(admin.ModelAdmin):
             },
         ),
         (_("Agreement"), {"fields": ("agreement_template", "agreement", "scan", "monthly_fee")}),
+        # Changed on the loan's page, through loans.lending (issue 6).
+        (
+            _("Budget envelope"),
+            {"fields": ("envelope", "planned_periods", "envelope_override_reason")},
+        ),
         (
             _("History"),
             {"fields": ("prepared_at", "prepared_by", "handed_over_at", "closed_at")},

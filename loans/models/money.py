@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from defis.money import format_euros
 from defis.permissions import VisibleToQuerySet
 from trainees.models import Territory, TrainingBody
 
@@ -240,7 +241,7 @@ class FeeEntry(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.loan_id} · {self.get_kind_display()} · {self.amount}"
+        return f"{self.loan.number} · {self.get_kind_display()} · {format_euros(self.amount)}"
 
     def save(self, *args, **kwargs):
         # Append-only: a line is inserted once and never written again.

@@ -1,5 +1,6 @@
 import itertools
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group
@@ -12,7 +13,9 @@ from defis.models import Association, User
 from defis.permissions import STAFF_GROUP_NAME, Role, role_of
 from inventory import services
 from inventory.models import Donation, Donor, Laptop, LaptopStatusChange, Repair, WipeRecord
-from loans.models import Loan, LoanEvent, LoanRequest
+from loans import envelopes, ledger
+from loans.demo import ENVELOPE_NAME, WAIVER_REASON
+from loans.models import BudgetEnvelope, FeeEntry, Loan, LoanEvent, LoanRequest
 from trainees.models import (
     Attendance,
     Coordinator,
@@ -45,6 +48,8 @@ COUNTED = (
     LoanRequest,
     Loan,
     LoanEvent,
+    BudgetEnvelope,
+    FeeEntry,
 )
 
 
@@ -263,3 +268,87 @@ def test_its_loan_histories_read_in_order_and_lie_in_the_past():
         assert loan.prepared_at <= (loan.handed_over_at or now) <= (loan.closed_at or now)
         if loan.status != "prepared":
             assert loan.start_date <= timezone.localdate(now)
+
+
+# --- Money ----------------------------------------------------------------------------------
+
+
+def test_it_bills_every_month_begun_up_to_today():
+    call_command("seed_demo")
+    today = timezone.localdate()
+    for loan in Loan.objects.filter(handed_over_at__isnull=False):
+        periods = loan.fee_entries.filter(kind="charge").values_list("period", flat=True)
+        assert sorted(periods) == list(range(1, loan.periods_due(until=today) + 1)), loan.number
+    assert not FeeEntry.objects.filter(loan__status="prepared").exists()
+    assert ledger.bill_fees(until=today) == 0
+    now = timezone.now()
+    assert not FeeEntry.objects.filter(recorded_at__gt=now).exists()
+    assert not FeeEntry.objects.filter(entry_date__gt=today).exists()
+
+
+def test_its_trainees_pay_in_every_way_and_staff_receive_it():
+    call_command("seed_demo")
+    staff = User.objects.get(username="equipe")
+    payments = FeeEntry.objects.filter(kind="payment")
+    assert set(payments.values_list("method", flat=True)) == set(FeeEntry.Method.values)
+    assert set(payments.values_list("received_by", flat=True)) == {staff.pk}
+    assert set(payments.values_list("recorded_by", flat=True)) == {staff.pk}
+    assert not payments.filter(method__in=["cheque", "transfer"], reference="").exists()
+    # The training body pays several months at once.
+    (paid_by_body,) = payments.filter(method="training_body")
+    assert -paid_by_body.amount >= 3 * paid_by_body.loan.monthly_fee
+    # Each payment some days after the month it pays began.
+    for payment in payments.exclude(method="training_body"):
+        assert payment.loan.start_date < payment.entry_date
+
+
+def test_it_records_one_waiver_and_one_reversal_of_a_cheque_typed_twice():
+    call_command("seed_demo")
+    (waiver,) = FeeEntry.objects.filter(kind="waiver")
+    assert waiver.reason == WAIVER_REASON and waiver.amount < 0
+    (reversal,) = FeeEntry.objects.filter(kind="reversal")
+    cheque = reversal.reverses
+    assert (cheque.kind, cheque.method) == ("payment", "cheque")
+    assert reversal.amount == -cheque.amount
+    assert reversal.entry_date == cheque.entry_date + timedelta(days=1)
+    assert cheque.reference in reversal.reason
+    # The same cheque was recorded twice: one copy stands.
+    copies = FeeEntry.objects.filter(loan=cheque.loan, reference=cheque.reference)
+    assert copies.filter(kind="payment").count() == 2
+    assert ledger.statement(cheque.loan).paid == cheque.loan.monthly_fee * len(
+        ledger.statement(cheque.loan).periods
+    )
+
+
+def test_most_trainees_owe_nothing_and_one_is_months_behind():
+    call_command("seed_demo")
+    today = timezone.localdate()
+    loans = list(Loan.objects.filter(handed_over_at__isnull=False))
+    accounts = {loan: ledger.statement(loan) for loan in loans}
+    owing_nothing = [loan for loan, account in accounts.items() if account.owed == 0]
+    assert len(owing_nothing) > 3 * len(loans) / 4
+    in_arrears = [
+        loan
+        for loan, account in accounts.items()
+        if account.owed >= 3 * loan.monthly_fee
+        and account.oldest_unpaid.start < today - timedelta(days=60)
+    ]
+    assert len(in_arrears) == 1
+    assert sum(1 for account in accounts.values() if account.in_advance) == 1
+
+
+def test_its_envelope_figures_add_up_with_the_ledger():
+    call_command("seed_demo")
+    envelope = BudgetEnvelope.objects.get(name=ENVELOPE_NAME)
+    assert (envelope.funder, envelope.amount) == ("Région Bretagne", Decimal("15000.00"))
+    assert (envelope.trainee_fee, envelope.funder_share) == (Decimal("7.00"), Decimal("30.00"))
+    assert set(Loan.objects.values_list("envelope", flat=True)) == {envelope.pk}
+    charges = FeeEntry.objects.filter(kind="charge", reversed_by__isnull=True)
+    figures = envelopes.figures(envelope)
+    assert figures.consumed == charges.count() * Decimal("30.00")
+    remaining = sum(
+        max(loan.planned_periods - loan.fee_entries.filter(kind="charge").count(), 0)
+        for loan in Loan.objects.open()
+    )
+    assert figures.committed == remaining * Decimal("30.00")
+    assert Decimal("0") < figures.available < envelope.amount

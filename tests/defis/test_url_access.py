@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLResolver, get_resolver, reverse
 
 from inventory.models import Donation, Laptop
-from loans import lending
+from loans import ledger, lending
 from loans.models import Loan, LoanRequest
 from tests.factories import (
     CourseFactory,
@@ -104,6 +104,19 @@ ACCESS = {
     "loans:loan_loss": Rule(STAFF, "loan"),
     "loans:loan_cancel": Rule(STAFF, "prepared_loan"),
     "loans:loan_departure": Rule(SHARED, "loan"),
+    "loans:loan_envelope": Rule(STAFF, "prepared_loan"),
+    "loans:payment_new": Rule(STAFF, "loan"),
+    "loans:waiver_new": Rule(STAFF, "loan"),
+    "loans:entry_reverse": Rule(STAFF, "payment"),
+    "loans:payment_receipt": Rule(SHARED, "payment"),
+    "loans:arrears": Rule(SHARED),
+    "loans:arrears_csv": Rule(SHARED),
+    "loans:envelopes": Rule(STAFF),
+    "loans:envelope": Rule(STAFF, "envelope"),
+    "loans:reconciliation": Rule(STAFF, "envelope"),
+    "loans:reconciliation_csv": Rule(STAFF, "envelope"),
+    "loans:reconciliation_xlsx": Rule(STAFF, "envelope"),
+    "loans:funder_report": Rule(STAFF, "envelope"),
     "loans:distribution": Rule(STAFF, "course"),
     "loans:distribution_agreements": Rule(STAFF, "course"),
     "loans:distribution_hand_over": Rule(STAFF, "course", post_only=True),
@@ -141,7 +154,7 @@ def test_every_url_has_an_access_rule():
 
 
 @pytest.fixture
-def agora_records(alice, bob, agora):
+def agora_records(alice, bob, agora, funding):
     """One record of each kind, belonging to Agora Services (Bob's body)."""
     course = CourseFactory(training_body=agora)
     trainee = TraineeFactory(course=course)
@@ -161,6 +174,10 @@ def agora_records(alice, bob, agora):
         "closed_loan": make_loan(
             TraineeFactory(course=course), by=alice, status=Loan.Status.CLOSED
         ),
+        "payment": ledger.payment_record(
+            loan=loan, amount="7.00", method="cash", paid_on=loan.start_date, by=alice
+        ),
+        "envelope": funding,
         "laptop": make_laptop(by=alice),
         "donation": Donation.objects.create(donor=DonorFactory(), received_on=course.start_date),
         "workshop": Workshop.objects.create(

@@ -5,13 +5,19 @@ from django.core.management import call_command
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-# username: (role marker, a link it must see, a link it must not see)
+# username: (role marker, a link it must see, a link it must not see, links of its user menu)
 ACCOUNTS = {
-    "admin": ("staff", "Comptes utilisateurs", "Mon organisme"),
-    "equipe": ("staff", "Tableau de bord", "Comptes utilisateurs"),
-    "agora": ("coordinator", "Mon organisme", "Tableau de bord"),
-    "askoria": ("coordinator", "Mon organisme", "Administration"),
+    "admin": (
+        "staff",
+        "Tableau de bord",
+        "Mon organisme",
+        {"Administration", "Comptes utilisateurs"},
+    ),
+    "equipe": ("staff", "Tableau de bord", "Mon organisme", {"Administration"}),
+    "agora": ("coordinator", "Mon organisme", "Tableau de bord", set()),
+    "askoria": ("coordinator", "Mon organisme", "Tableau de bord", set()),
 }
+MENU_LINKS = {"Administration", "Comptes utilisateurs"}
 
 
 @pytest.fixture
@@ -30,7 +36,7 @@ def _log_in(page, base_url, username):
 def test_each_demo_account_sees_its_own_navigation(
     page, live_server, demo_data, screenshot, username
 ):
-    role, expected, unexpected = ACCOUNTS[username]
+    role, expected, unexpected, menu = ACCOUNTS[username]
     page.set_viewport_size({"width": 1280, "height": 800})
     _log_in(page, live_server.url, username)
 
@@ -41,6 +47,9 @@ def test_each_demo_account_sees_its_own_navigation(
     screenshot(f"home-{username}")
 
     page.locator("#user-menu").click()
+    user_menu = page.locator("#user-menu + .dropdown-menu")
+    for name in MENU_LINKS:
+        assert user_menu.get_by_role("link", name=name).count() == (name in menu), name
     page.get_by_role("button", name="Se déconnecter").click()
     assert page.get_by_text("Déconnexion effectuée").is_visible()
 

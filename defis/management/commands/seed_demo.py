@@ -8,7 +8,7 @@ from django.utils import timezone
 from defis.models import Association, User
 from defis.permissions import STAFF_GROUP_NAME
 from inventory.demo import seed_inventory
-from loans.demo import seed_envelope, seed_loans, seed_requests, seed_waitlist
+from loans.demo import seed_envelope, seed_loans, seed_money, seed_requests, seed_waitlist
 from trainees.demo import seed_courses, seed_training_bodies
 from trainees.models import Coordinator
 
@@ -47,20 +47,24 @@ class Command(BaseCommand):
             Association.objects.update_or_create(singleton=True, defaults=ASSOCIATION)
             bodies = seed_training_bodies()
             self._seed_accounts(bodies)
-            laptops, loans = self._seed_programme(bodies)
+            laptops, loans, ledger_lines = self._seed_programme(bodies)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         if laptops:
             self.stdout.write(f"  {laptops} demo laptops added to the inventory.")
         if loans:
             self.stdout.write(f"  {loans} demo loans added (handed over, returned, lost…).")
+        if ledger_lines:
+            self.stdout.write(
+                f"  {ledger_lines} ledger lines (charges, payments, a waiver, a reversal)."
+            )
         for username, (_first, _last, kind, body, _title) in DEMO_ACCOUNTS.items():
             where = f", {bodies[body].name}" if body else ""
             self.stdout.write(f"  {username:<8} / {settings.DEFIS_DEMO_PASSWORD}  ({kind}{where})")
 
-    def _seed_programme(self, bodies) -> tuple[int, int]:
-        """Courses, trainees, workshops, laptops, requests and loans, once; return how many
-        laptops and loans were added. The waitlist comes before the laptops: a request is
-        waitlisted only when no laptop is ready."""
+    def _seed_programme(self, bodies) -> tuple[int, int, int]:
+        """Courses, trainees, workshops, laptops, requests, loans and their fees, once; return
+        how many laptops, loans and ledger lines were added. The waitlist comes before the
+        laptops: a request is waitlisted only when no laptop is ready."""
         today = timezone.localdate()
         staff = User.objects.get(username="equipe")
         trainees = seed_courses(bodies=bodies, today=today)
@@ -73,13 +77,14 @@ class Command(BaseCommand):
             seed_waitlist(trainees=trainees, coordinators=coordinators, staff=staff, today=today)
         laptops = seed_inventory(by=staff, today=today)
         seed_envelope(today=today)
-        loans = 0
+        loans = ledger_lines = 0
         if trainees:
             seed_requests(trainees=trainees, coordinators=coordinators, staff=staff, today=today)
             loans = seed_loans(
                 trainees=trainees, coordinators=coordinators, staff=staff, today=today
             )
-        return laptops, loans
+            ledger_lines = seed_money(staff=staff, today=today)
+        return laptops, loans, ledger_lines
 
     def _seed_accounts(self, bodies):
         staff_group = Group.objects.get(name=STAFF_GROUP_NAME)
