@@ -15,7 +15,7 @@ Amounts are `Decimal` with two places; a float never comes near them.
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
@@ -36,6 +36,8 @@ CENT = Decimal("0.01")
 # A payment or a waiver larger than this is a typing mistake, not a trainee's fee.
 LARGEST_AMOUNT = Decimal("10000.00")
 BILLING_BATCH = 2000
+# The same payment recorded twice within this time is a form sent twice.
+DUPLICATE_WINDOW = timedelta(minutes=2)
 
 
 class LedgerError(ValidationError):
@@ -283,6 +285,26 @@ def payment_record(
     loan = _lock(loan)
     _check_handed_over(loan)
     _check_day(paid_on, today=timezone.localdate(now), loan=loan)
+    recent = now - DUPLICATE_WINDOW
+    if FeeEntry.objects.filter(
+        loan=loan,
+        kind=Kind.PAYMENT,
+        amount=-amount,
+        method=method,
+        entry_date=paid_on,
+        reference=reference.strip(),
+        recorded_at__gte=recent,
+        reversed_by__isnull=True,
+    ).exists():
+        # A form sent twice (a double click, a page reloaded): the same payment once.
+        raise LedgerError(
+            _(
+                "The same payment of %(amount)s was recorded a moment ago for loan %(number)s: "
+                "it is not recorded twice. Check the ledger on the loan’s page."
+            )
+            % {"amount": format_euros(amount), "number": loan.number},
+            code="duplicate",
+        )
     account = statement(loan)
     # An overdue loan goes on being charged past its planned months: what is charged counts.
     room = max(expected_total(loan), account.charged) - (account.paid + account.waived)

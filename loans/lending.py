@@ -31,7 +31,7 @@ from trainees.models import Trainee
 
 from . import envelopes, ledger, notifications
 from . import services as request_services
-from .models import AgreementTemplate, BudgetEnvelope, Loan, LoanEvent, LoanRequest
+from .models import AgreementTemplate, BudgetEnvelope, FeeEntry, Loan, LoanEvent, LoanRequest
 
 Status = Loan.Status
 Kind = LoanEvent.Kind
@@ -571,9 +571,12 @@ def loan_extend(
     previous = loan.planned_end_date
     planned_periods = months_started(loan.start_date, until)
     envelopes.lock(loan.envelope)
+    # What the extension adds to the envelope's commitments: the months planned beyond
+    # those planned or charged already (an overdue loan is charged past its plan).
+    charged = loan.fee_entries.filter(kind=FeeEntry.Kind.CHARGE).count()
     overrun = _check_room(
         loan.envelope,
-        periods=planned_periods - loan.planned_periods,
+        periods=max(planned_periods - max(loan.planned_periods, charged), 0),
         what=_("the extension of loan %(number)s") % {"number": loan.number},
         override_reason=override_reason,
     )

@@ -198,7 +198,7 @@ def describe(entry: FeeEntry) -> str:
 
 @staff_required
 def entry_reverse(request, pk):
-    """Cancel one ledger line (a payment typed twice, a charge made in error), once."""
+    """Cancel one payment or waiver (a cheque typed twice, a waiver on the wrong loan), once."""
     entry = get_object_or_404(
         FeeEntry.objects.visible_to(request.user).select_related(
             "loan__trainee", "loan__course__training_body", "loan__laptop", "received_by"
@@ -207,8 +207,15 @@ def entry_reverse(request, pk):
     )
     loan = entry.loan
     reversal = FeeEntry.objects.filter(reverses=entry).first()
-    if request.method != "POST" and (entry.kind == Kind.REVERSAL or reversal is not None):
-        if entry.kind == Kind.REVERSAL:
+    refused = entry.kind in (Kind.REVERSAL, Kind.CHARGE) or reversal is not None
+    if request.method != "POST" and refused:
+        if entry.kind == Kind.CHARGE:
+            messages.error(
+                request,
+                _("Month %(period)s has begun: it stays charged. Record a waiver instead.")
+                % {"period": entry.period},
+            )
+        elif entry.kind == Kind.REVERSAL:
             messages.error(
                 request, _("A reversal cannot be reversed: record the line again instead.")
             )

@@ -26,7 +26,11 @@ def receipt_number(payment: FeeEntry) -> str:
 def receipt_context(payment: FeeEntry, *, today=None) -> dict:
     loan = payment.loan
     entries = list(loan.fee_entries.all())
-    after = balance_after(payment, entries)
+    # The ledger as it stood when the payment was recorded: a receipt reprinted later says
+    # the same, whatever was recorded after it (a backdated payment, a new month charged).
+    known = [entry for entry in entries if entry.pk <= payment.pk]
+    after = balance_after(payment, known)
+    # Its reversal, if any, is told: the receipt is then no longer valid.
     reversal = next((e for e in entries if e.reverses_id == payment.pk), None)
     return {
         "association": Association.objects.current(),
@@ -38,11 +42,12 @@ def receipt_context(payment: FeeEntry, *, today=None) -> dict:
         "course": loan.course,
         "training_body": loan.course.training_body,
         "laptop": loan.laptop,
-        "settled": settled_by(payment, entries, loan),
+        # A reversed payment settled nothing in the end.
+        "settled": [] if reversal else settled_by(payment, known, loan),
         "balance_after": after,
         "ahead": max(-after, ZERO),
         "reversal": reversal,
-        "issued_on": today or timezone.localdate(),
+        "issued_on": timezone.localdate(payment.recorded_at),
     }
 
 

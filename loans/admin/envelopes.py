@@ -53,6 +53,24 @@ class BudgetEnvelopeAdmin(admin.ModelAdmin):
         (_("Figures"), {"fields": ("figures", "page", "created_at")}),
     )
 
+    # Once loans or ledger lines use the envelope, what they were charged and drawn under
+    # stays as it is: the rates, the dates and the scope. Its amount may still change (a
+    # top-up), never below what was consumed.
+    FROZEN_ONCE_USED = (
+        "start_date",
+        "end_date",
+        "trainee_fee",
+        "funder_share",
+        "territories",
+        "training_bodies",
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and (obj.loans.exists() or obj.entries.exists()):
+            fields += [name for name in self.FROZEN_ONCE_USED if name not in fields]
+        return fields
+
     def get_queryset(self, request):
         # Consumed and committed in the same query as the envelopes.
         return with_figures(super().get_queryset(request))

@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -107,6 +108,22 @@ class BudgetEnvelope(models.Model):
 
     def get_absolute_url(self):
         return reverse("loans:envelope", args=[self.pk])
+
+    def clean(self):
+        super().clean()
+        if self.pk is None or self.amount is None:
+            return
+        consumed = self.entries.aggregate(total=models.Sum("envelope_amount"))["total"] or 0
+        if self.amount < consumed:
+            raise ValidationError(
+                {
+                    "amount": _(
+                        "%(consumed)s has already been drawn from this envelope: its amount "
+                        "cannot be less."
+                    )
+                    % {"consumed": format_euros(consumed)}
+                }
+            )
 
 
 class FeeEntryQuerySet(VisibleToQuerySet):

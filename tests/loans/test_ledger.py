@@ -537,3 +537,44 @@ def test_an_overdue_loan_can_be_paid_for_the_months_charged_past_its_plan(alice)
             loan=loan, amount="28", method="cash", paid_on=date(2027, 4, 11), by=alice
         )
     assert ledger.statement(loan).balance == 0
+
+
+# --- Found in review --------------------------------------------------------------------------
+
+
+def test_the_same_payment_sent_twice_is_recorded_once(alice, billed):
+    def pay():
+        return ledger.payment_record(
+            loan=billed, amount="7", method="cash", paid_on=date(2027, 3, 12), by=alice
+        )
+
+    pay()
+    with pytest.raises(ledger.LedgerError) as refused:
+        pay()
+    assert refused.value.code == "duplicate"
+    assert FeeEntry.objects.filter(loan=billed, kind=Kind.PAYMENT).count() == 1
+
+
+def test_extending_an_overdue_loan_commits_only_the_months_not_charged_yet(alice, agora):
+    start = date(2027, 1, 15)
+    with time_machine.travel(moment(start), tick=False):
+        course = CourseFactory(training_body=agora, start_date=start, end_date=date(2027, 3, 14))
+        loan = make_loan(TraineeFactory(course=course), by=alice, status="active")
+    ledger.bill_fees(until=date(2027, 5, 20))  # still out: 5 months charged, 2 planned
+    envelope = BudgetEnvelopeFactory(name="Juste", amount=E("180.00"))
+    envelope.training_bodies.set([agora])
+    Loan.objects.filter(pk=loan.pk).update(envelope=envelope)
+    FeeEntry.objects.bulk_create([])  # nothing else drawn on it
+    with time_machine.travel(moment(date(2027, 5, 20)), tick=False):
+        lending.loan_extend(loan=loan, until=date(2027, 6, 14), reason="Stage", by=alice)
+    loan.refresh_from_db()
+    assert loan.planned_periods == 5
+
+
+def test_an_envelope_amount_never_goes_below_what_was_drawn(alice, billed, funding):
+    from django.core.exceptions import ValidationError
+
+    funding.amount = E("60.00")  # 90,00 € drawn
+    with pytest.raises(ValidationError) as refused:
+        funding.full_clean()
+    assert "amount" in refused.value.message_dict

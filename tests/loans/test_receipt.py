@@ -75,7 +75,9 @@ def test_staff_print_the_receipt_of_a_payment(client, alice, loan):
 
 def test_the_receipt_of_a_payment_ahead_names_the_months_not_begun(client, alice, loan):
     pay(loan, "14", alice)
-    ahead = pay(loan, "14", alice)
+    ahead = ledger.payment_record(
+        loan=loan, amount="14", method="transfer", paid_on=TODAY(), by=alice, reference="VIR-2"
+    )
     client.force_login(alice)
     text = text_of(client.get(reverse("loans:payment_receipt", args=[ahead.pk])))
     fourth = add_months(loan.start_date, 3)
@@ -154,3 +156,24 @@ def test_the_balance_after_a_payment_counts_the_months_begun_by_its_day(alice, l
     # On the first day, month 1 (7 €) was charged and paid; today three months are.
     assert balances.balance_after(early, entries) == E("0.00")
     assert balances.balance_after(late, entries) == E("7.00")
+
+
+def test_a_receipt_reprinted_later_says_the_same(alice, agora):
+    from loans import receipts
+    from tests.factories import CourseFactory, TraineeFactory, make_loan
+
+    trainee = TraineeFactory(course=CourseFactory(training_body=agora))
+    loan = make_loan(trainee, by=alice, status="active")
+    first = ledger.payment_record(
+        loan=loan, amount="7", method="cash", paid_on=loan.start_date, by=alice
+    )
+    before = receipts.receipt_context(first)
+    ledger.payment_record(
+        loan=loan, amount="7", method="cheque", paid_on=loan.start_date, by=alice, reference="42"
+    )
+    after = receipts.receipt_context(first)
+    assert (after["settled"], after["balance_after"], after["issued_on"]) == (
+        before["settled"],
+        before["balance_after"],
+        before["issued_on"],
+    )

@@ -101,8 +101,13 @@ def ledger_2024(alice, course):
         ledger.payment_record(
             loan=c, amount="14", method="cheque", paid_on=date(2024, 4, 5), by=alice
         )
-        twice = ledger.payment_record(
-            loan=c, amount="14", method="cheque", paid_on=date(2024, 4, 5), by=alice
+        twice = ledger.payment_record(  # the same cheque, its number typed this time
+            loan=c,
+            amount="14",
+            method="cheque",
+            paid_on=date(2024, 4, 5),
+            by=alice,
+            reference="0001234",
         )
     with travel(date(2024, 4, 6)):
         ledger.entry_reverse(entry=twice, reason="Chèque saisi deux fois", by=alice)
