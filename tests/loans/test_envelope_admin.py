@@ -130,3 +130,23 @@ def test_the_loan_admin_shows_the_loans_envelope(client, alice, funding, agora):
         reverse("admin:loans_loan_changelist"), {"envelope__id__exact": funding.pk}
     )
     assert list(response.context["cl"].queryset) == [Loan.objects.get(pk=loan.pk)]
+
+
+def test_an_envelope_in_use_keeps_its_rates_dates_and_scope(client, alice, funding, agora):
+    make_loan(TraineeFactory(course=CourseFactory(training_body=agora)), by=alice, status="active")
+    client.force_login(alice)
+    form = client.get(change_url(funding)).context["adminform"].form
+    for name in ("funder_share", "trainee_fee", "start_date", "end_date", "territories"):
+        assert name not in form.fields, name
+    data = {
+        "funder": funding.funder,
+        "name": funding.name,
+        "amount": "10.00",  # less than the 30,00 € drawn by the first month
+        "notes": "",
+        "funder_share": "40.00",  # read-only: ignored
+    }
+    response = client.post(change_url(funding), data)
+    assert response.status_code == 200
+    assert "amount" in response.context["adminform"].form.errors
+    funding.refresh_from_db()
+    assert (funding.amount, funding.funder_share) == (Decimal("1000000.00"), Decimal("30.00"))
