@@ -21,6 +21,7 @@ from defis.money import format_euros
 from .models import BudgetEnvelope, FeeEntry, Loan
 
 ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
 # "How many more loans": counted in loans of the length of a PRÉPA course.
 TYPICAL_LOAN_MONTHS = 5
 
@@ -119,8 +120,11 @@ def figures(envelope: BudgetEnvelope) -> Figures:
         or ZERO
     )
     remaining = remaining_planned_periods(Loan.objects.open().filter(envelope=envelope))
+    # SQLite sums decimals without their scale (1050, not 1050.00): give them back their cents.
     return Figures(
-        envelope=envelope, consumed=consumed, committed=envelope.funder_share * remaining
+        envelope=envelope,
+        consumed=Decimal(consumed).quantize(CENT),
+        committed=(envelope.funder_share * remaining).quantize(CENT),
     )
 
 

@@ -347,6 +347,22 @@ def waiver_record(
     loan = _lock(loan)
     _check_handed_over(loan)
     _check_day(on, today=timezone.localdate(now), loan=loan)
+    if FeeEntry.objects.filter(
+        loan=loan,
+        kind=Kind.WAIVER,
+        amount=-amount,
+        reason=reason.strip(),
+        recorded_at__gte=now - DUPLICATE_WINDOW,
+        reversed_by__isnull=True,
+    ).exists():
+        raise LedgerError(
+            _(
+                "The same waiver of %(amount)s was recorded a moment ago for loan %(number)s: "
+                "it is not recorded twice. Check the ledger on the loan’s page."
+            )
+            % {"amount": format_euros(amount), "number": loan.number},
+            code="duplicate",
+        )
     owed = statement(loan).owed
     if amount > owed:
         raise LedgerError(

@@ -578,3 +578,17 @@ def test_an_envelope_amount_never_goes_below_what_was_drawn(alice, billed, fundi
     with pytest.raises(ValidationError) as refused:
         funding.full_clean()
     assert "amount" in refused.value.message_dict
+
+
+def test_the_same_waiver_sent_twice_is_recorded_once(alice, billed):
+    ledger.waiver_record(loan=billed, amount="7", reason="Difficultés", by=alice)
+    with pytest.raises(ledger.LedgerError) as refused:
+        ledger.waiver_record(loan=billed, amount="7", reason="Difficultés", by=alice)
+    assert refused.value.code == "duplicate"
+    assert FeeEntry.objects.filter(loan=billed, kind=Kind.WAIVER).count() == 1
+
+
+def test_the_envelope_figures_keep_their_cents(billed, funding):
+    figures = envelopes.figures(funding)
+    assert str(figures.consumed) == "90.00"
+    assert str(figures.committed) == "60.00"
