@@ -28,21 +28,27 @@ AGREEMENT_STYLESHEET = "pdf/loans/agreement.css"
 RETURN_RECORD_TEMPLATE = "pdf/loans/return_record.html"
 
 
-def _referent(loan: Loan):
+def _referent(loan: Loan, body_referents: dict | None = None):
     """The training body's referent: the coordinator who asked for the laptop, else the
-    body's first coordinator, else nobody (the block is then left blank to fill in)."""
+    body's first coordinator, else nobody (the block is then left blank to fill in).
+    `body_referents` keeps the body's coordinator from one loan to the next (a distribution
+    day prints a whole course: one query per body, not per loan)."""
     requester = loan.request.submitted_by
     if requester is not None and getattr(requester, "coordinator", None) is not None:
         return requester
-    coordinator = (
-        Coordinator.objects.filter(training_body_id=loan.course.training_body_id)
-        .select_related("user")
-        .first()
-    )
-    return coordinator.user if coordinator else None
+    body_referents = {} if body_referents is None else body_referents
+    body_id = loan.course.training_body_id
+    if body_id not in body_referents:
+        coordinator = (
+            Coordinator.objects.filter(training_body_id=body_id).select_related("user").first()
+        )
+        body_referents[body_id] = coordinator.user if coordinator else None
+    return body_referents[body_id]
 
 
-def agreement_context(loan: Loan, template: AgreementTemplate, association=None) -> dict:
+def agreement_context(
+    loan: Loan, template: AgreementTemplate, association=None, body_referents=None
+) -> dict:
     return {
         "association": association or Association.objects.current(),
         "loan": loan,
@@ -52,12 +58,14 @@ def agreement_context(loan: Loan, template: AgreementTemplate, association=None)
         "laptop": loan.laptop,
         "template": template,
         "is_minor": loan.trainee_is_minor,
-        "referent": _referent(loan),
+        "referent": _referent(loan, body_referents),
     }
 
 
-def _agreement_document(loan: Loan, template: AgreementTemplate, association=None):
-    context = agreement_context(loan, template, association)
+def _agreement_document(
+    loan: Loan, template: AgreementTemplate, association=None, body_referents=None
+):
+    context = agreement_context(loan, template, association, body_referents)
     with translation.override(settings.LANGUAGE_CODE):
         return render_document(AGREEMENT_TEMPLATE, context, stylesheets=(AGREEMENT_STYLESHEET,))
 
@@ -92,6 +100,7 @@ def combined_agreements(loans: Iterable[Loan]) -> bytes:
     """One PDF of the agreements of several prepared loans, to print at once (a distribution
     day). Each agreement keeps its own page numbers."""
     association = Association.objects.current()
+    body_referents = {}
     latest = None
     documents = []
     for loan in loans:
@@ -99,7 +108,7 @@ def combined_agreements(loans: Iterable[Loan]) -> bytes:
         if template is None:
             latest = latest or AgreementTemplate.objects.current()
             template = latest
-        documents.append(_agreement_document(loan, template, association))
+        documents.append(_agreement_document(loan, template, association, body_referents))
     return combine(documents)
 
 

@@ -197,3 +197,24 @@ def test_the_agreement_is_printed_in_french_whatever_the_users_language(alice):
     with translation.override("en"):
         content = text(agreements.render_agreement(loan))
     assert "Tout mois commencé est dû" in content
+
+
+def test_combined_agreements_cost_the_same_queries_for_any_number_of_loans(alice, agora):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import CoordinatorFactory
+
+    CoordinatorFactory(training_body=agora)  # the referent of loans asked by staff
+    course = CourseFactory(training_body=agora)
+    made = [make_loan(TraineeFactory(course=course), by=alice) for _ in range(6)]
+
+    def queries(count):
+        loans = list(
+            agreements.loans_for_documents(Loan.objects.filter(pk__in=[m.pk for m in made[:count]]))
+        )
+        with CaptureQueriesContext(connection) as captured:
+            agreements.combined_agreements(loans)
+        return len(captured)
+
+    assert queries(2) == queries(6)
