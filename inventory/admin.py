@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 from import_export.forms import SelectableFieldsExportForm
 
+from defis.audit import AuditTrailAdmin
 from defis.importing import CSV, XLSX, AllOrNothingImportMixin
 
 from . import services
@@ -166,7 +167,7 @@ class LaptopExportForm(SelectableFieldsExportForm):
 
 
 @admin.register(Laptop)
-class LaptopAdmin(AllOrNothingImportMixin, ImportExportModelAdmin):
+class LaptopAdmin(AllOrNothingImportMixin, AuditTrailAdmin, ImportExportModelAdmin):
     list_display = (
         "asset_tag",
         "brand",

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from phonenumber_field.modelfields import PhoneNumberField
+from simple_history.models import HistoricalRecords
 
 ASSET_TAG_PREFIX = "DEF-"
 ASSET_TAG_COUNTER = "asset_tag"
@@ -301,6 +302,8 @@ class Laptop(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     objects = LaptopQuerySet.as_manager()
+    # The audit trail: who changed what, and when (django-simple-history).
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["asset_tag"]

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from defis.audit import record_as
 from defis.models import Counter
 
 from .models import (
@@ -78,6 +79,7 @@ def laptops_register(
         laptop.status = Status.INTAKE
         laptop.status_changed_at = now
         laptop.full_clean()
+        record_as(laptop, by)
         laptop.save()
         _record(laptop, from_status="", to_status=Status.INTAKE, by=by, note=note, now=now)
     return list(laptops)
@@ -179,6 +181,7 @@ def _move(laptop: Laptop, to_status: str, *, by, note: str, now: datetime, **fie
     laptop.status_changed_at = now
     for name, value in fields.items():
         setattr(laptop, name, value)
+    record_as(laptop, by)
     laptop.save(update_fields=["status", "status_changed_at", *fields])
     _record(laptop, from_status=from_status, to_status=to_status, by=by, note=note, now=now)
     return laptop

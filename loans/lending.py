@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from defis.audit import record_as
 from defis.models import Counter
 from defis.periods import add_months, months_started
 from inventory import services as inventory_services
@@ -55,11 +56,13 @@ def _record(loan: Loan, kind: str, *, on: date, by, note: str = "", now: datetim
     return LoanEvent.objects.create(loan=loan, kind=kind, on=on, at=now, by=by, note=note)
 
 
-def _lock(loan: Loan) -> Loan:
-    return (
+def _lock(loan: Loan, *, by) -> Loan:
+    """Re-read the loan under a row lock; its saves are recorded in the audit trail as `by`'s."""
+    return record_as(
         Loan.objects.select_for_update(of=("self",))
         .select_related("laptop", "trainee", "course__training_body", "request")
-        .get(pk=loan.pk)
+        .get(pk=loan.pk),
+        by,
     )
 
 
@@ -234,7 +237,7 @@ def loan_prepare(
         what=_("the loan to %(name)s") % {"name": trainee.full_name},
         override_reason=override_reason,
     )
-    loan = Loan.objects.create(
+    loan = Loan(
         # The version printed is the version signed: a later edit of the text is for the
         # loans prepared after it.
         agreement_template=AgreementTemplate.objects.current(),
@@ -255,6 +258,8 @@ def loan_prepare(
         prepared_at=now,
         prepared_by=by,
     )
+    record_as(loan, by)
+    loan.save(force_insert=True)
     request_services._move(
         request,
         LoanRequest.Status.FULFILLED,
@@ -320,7 +325,7 @@ def loan_change_envelope(
 ) -> Loan:
     """Tie a prepared loan to another envelope (staff, until the handover)."""
     now = now or timezone.now()
-    loan = _lock(loan)
+    loan = _lock(loan, by=by)
     if loan.status != Status.PREPARED:
         raise LoanError(
             _("Loan %(number)s was handed over: its envelope no longer changes.")
@@ -360,7 +365,7 @@ def loan_cancel(*, loan: Loan, reason: str, by, now: datetime | None = None) -> 
     now = now or timezone.now()
     if not reason.strip():
         raise LoanError(_("Give the reason for the cancellation."), code="reason")
-    loan = _lock(loan)
+    loan = _lock(loan, by=by)
     _check_status(loan, Status.PREPARED, action=_("cancelled"))
     _move_laptop(
         loan.laptop,
@@ -410,7 +415,7 @@ def _hand_over_one(
     now: datetime,
     written: list,
 ) -> Loan:
-    loan = _lock(loan)
+    loan = _lock(loan, by=by)
     if loan.status == Status.ACTIVE:
         raise LoanError(
             _("Loan %(number)s was already handed over on %(date)s.")
@@ -547,7 +552,7 @@ def loan_extend(
     now = now or timezone.now()
     if not reason.strip():
         raise LoanError(_("Give the reason for the extension."), code="reason")
-    loan = _lock(loan)
+    loan = _lock(loan, by=by)
     _check_status(loan, Status.ACTIVE, action=_("extended"))
     if loan.left_course_on:
         raise LoanError(
@@ -613,7 +618,7 @@ def loan_end_early(
     now = now or timezone.now()
     today = timezone.localdate(now)
     _check_scope(by, loan)
-    loan = _lock(loan)
+    loan = _lock(loan, by=by)
     name = loan.trainee.full_name
     _check_not_in_future(left_on, today=today, what=_("departure"))
     asked_on = timezone.localdate(loan.request.submitted_at)
@@ -668,7 +673,7 @@ def loan_return(
 ) -> Loan:
     """The laptop is back: it goes to "returned", to be wiped before anyone else has it."""
     now = now or timezone.now()
-    loan = _lock(loan)
+    loan = _lock(loan, by=by)
     _check_status(loan, Status.ACTIVE, action=_("returned"))
     _check_not_in_future(on, today=timezone.localdate(now), what=_("return"))
     if on < loan.start_date:
@@ -739,7 +744,7 @@ def loan_report_loss(
         )
     if outcome == Loan.Outcome.WRITTEN_OFF and not note.strip():
         raise LoanError(_("Give the reason for the write-off."), code="reason")
-    loan = _lock(loan)
+    loan = _lock(loan, by=by)
     _check_status(loan, Status.ACTIVE, action=_("closed"))
     _check_not_in_future(on, today=timezone.localdate(now), what=_("loss"))
     if on < loan.start_date:
@@ -801,7 +806,7 @@ def loan_attach_scan(*, loan: Loan, upload, by, now: datetime | None = None) -> 
     """Keep the scan of the agreement as signed on paper. A new scan replaces the old one."""
     now = now or timezone.now()
     check_scan(upload)
-    loan = _lock(loan)
+    loan = _lock(loan, by=by)
     if loan.status not in (Status.ACTIVE, Status.CLOSED):
         raise LoanError(
             _(

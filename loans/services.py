@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from defis.audit import record_as
 from inventory import services as inventory_services
 from inventory.models import Laptop
 from trainees.models import Trainee
@@ -65,6 +66,7 @@ def _move(request, to_status, *, by, note="", now, **fields) -> LoanRequest:
     request.status = to_status
     for name, value in fields.items():
         setattr(request, name, value)
+    record_as(request, by)
     request.save(update_fields=["status", *fields])
     _record(request, from_status=from_status, to_status=to_status, by=by, note=note, now=now)
     return request
@@ -184,7 +186,7 @@ def requests_submit(
         raise RequestError(errors)
     requests = []
     for trainee in sorted(locked, key=lambda t: (t.last_name, t.first_name)):
-        request = LoanRequest.objects.create(
+        request = LoanRequest(
             trainee=trainee,
             needed_by=needed_by,
             justification=justification.strip(),
@@ -192,6 +194,8 @@ def requests_submit(
             submitted_at=now,
             submitted_by=by,
         )
+        record_as(request, by)
+        request.save(force_insert=True)
         _record(request, from_status="", to_status=Status.SUBMITTED, by=by, note="", now=now)
         requests.append(request)
     return requests

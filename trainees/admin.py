@@ -16,6 +16,7 @@ from import_export.admin import ImportExportModelAdmin
 from import_export.formats import base_formats
 from import_export.forms import ConfirmImportForm, ImportForm, SelectableFieldsExportForm
 
+from defis.audit import AuditTrailAdmin
 from defis.importing import CSV, XLSX, AllOrNothingImportMixin
 from trainees.models import (
     Attendance,
@@ -181,7 +182,7 @@ class TraineeExportForm(SelectableFieldsExportForm):
 
 
 @admin.register(Trainee)
-class TraineeAdmin(AllOrNothingImportMixin, ImportExportModelAdmin):
+class TraineeAdmin(AllOrNothingImportMixin, AuditTrailAdmin, ImportExportModelAdmin):
     list_display = (
         "last_name",
         "first_name",

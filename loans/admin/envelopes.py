@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from defis.audit import AuditTrailAdmin
 from defis.money import format_euros
 
 from ..envelope_stats import figures_of, with_figures
@@ -17,7 +18,7 @@ from ..models import BudgetEnvelope
 
 
 @admin.register(BudgetEnvelope)
-class BudgetEnvelopeAdmin(admin.ModelAdmin):
+class BudgetEnvelopeAdmin(AuditTrailAdmin):
     list_display = (
         "name",
         "funder",

@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from defis.audit import AuditTrailAdmin
 from defis.pdf import pdf_response
 
 from .. import agreements, lending
@@ -96,7 +97,7 @@ LOAN_RECORD = (
 
 
 @admin.register(Loan)
-class LoanAdmin(admin.ModelAdmin):
+class LoanAdmin(AuditTrailAdmin):
     list_display = (
         "number",
         "trainee",

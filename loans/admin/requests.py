@@ -18,6 +18,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from defis.audit import AuditTrailAdmin
+
 from .. import lending, services
 from ..models import Loan, LoanRequest, LoanRequestEvent
 from .common import DecisionForm, ReadOnlyInline, confirmation_page
@@ -46,7 +48,7 @@ class PrepareForm(forms.Form):
 
 
 @admin.register(LoanRequest)
-class LoanRequestAdmin(admin.ModelAdmin):
+class LoanRequestAdmin(AuditTrailAdmin):
     list_display = (
         "number",
         "trainee",

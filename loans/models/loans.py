@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+from simple_history.models import HistoricalRecords
 
 from defis.periods import months_started
 from defis.permissions import VisibleToQuerySet
@@ -269,6 +270,8 @@ class Loan(models.Model):
     closed_at = models.DateTimeField(_("closed at"), null=True, editable=False)
 
     objects = LoanQuerySet.as_manager()
+    # The audit trail: who changed what, and when (django-simple-history).
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-start_date", "-pk"]

@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+from simple_history.models import HistoricalRecords
 
 from defis.money import format_euros
 from defis.permissions import VisibleToQuerySet
@@ -85,6 +86,8 @@ class BudgetEnvelope(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     objects = BudgetEnvelopeQuerySet.as_manager()
+    # The audit trail: who changed what, and when (django-simple-history).
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-start_date", "name"]

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+from simple_history.models import HistoricalRecords
 
 from defis.permissions import VisibleToQuerySet
 from inventory.models import Laptop
@@ -93,6 +94,8 @@ class LoanRequest(models.Model):
     decision_reason = models.TextField(_("reason"), blank=True, editable=False)
 
     objects = LoanRequestQuerySet.as_manager()
+    # The audit trail: who changed what, and when (django-simple-history).
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-submitted_at", "-pk"]
