@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, Max, Q
@@ -110,7 +111,12 @@ def dashboard(request):
 
 @login_not_required
 def privacy_notice(request):
-    return render(request, "defis/privacy.html", {"association": Association.objects.current()})
+    context = {
+        "association": Association.objects.current(),
+        # What anonymise_expired applies (loans.anonymisation): the notice says the same.
+        "retention_months": settings.DEFIS_RETENTION_MONTHS,
+    }
+    return render(request, "defis/privacy.html", context)
 
 
 @login_not_required

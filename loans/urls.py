@@ -5,6 +5,7 @@ from loans import (
     envelope_views,
     loan_views,
     money_views,
+    privacy_views,
     reconciliation_views,
     views,
 )
@@ -51,6 +52,15 @@ urlpatterns = [
     path("ledger/<int:pk>/receipt.pdf", money_views.payment_receipt, name="payment_receipt"),
     path("arrears/", money_views.arrears, name="arrears"),
     path("arrears.csv", money_views.arrears_csv, name="arrears_csv"),
+    # Personal data: everything held about one trainee, for an access request
+    path(
+        "trainees/<int:pk>/export.json",
+        privacy_views.trainee_export_json,
+        name="trainee_export_json",
+    ),
+    path(
+        "trainees/<int:pk>/export.pdf", privacy_views.trainee_export_pdf, name="trainee_export_pdf"
+    ),
     # Budget envelopes and their reconciliation
     path("envelopes/", envelope_views.envelope_list, name="envelopes"),
     path("envelopes/<int:pk>/", envelope_views.envelope_detail, name="envelope"),

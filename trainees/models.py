@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
+from simple_history.models import HistoricalRecords
 
 from defis.periods import months_started
 from defis.permissions import VisibleToQuerySet
@@ -312,8 +313,13 @@ class Trainee(models.Model):
     guardian_town = models.CharField(_("guardian’s town"), max_length=100, blank=True)
 
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # Set by anonymise_expired: the personal data is gone, this code stays for statistics.
+    pseudonym = models.CharField(_("pseudonymous code"), max_length=20, blank=True, editable=False)
+    anonymised_at = models.DateTimeField(_("anonymised on"), null=True, blank=True, editable=False)
 
     objects = TraineeQuerySet.as_manager()
+    # The audit trail: who changed what, and when (django-simple-history).
+    history = HistoricalRecords()
 
     GUARDIAN_FIELDS = (
         "guardian_name",
@@ -355,7 +361,15 @@ class Trainee(models.Model):
 
     @property
     def full_name(self) -> str:
+        # Once anonymised, the record names nobody: its pseudonymous code stands in.
+        if self.is_anonymised:
+            return self.pseudonym
         return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def is_anonymised(self) -> bool:
+        """Its personal data was removed by anonymise_expired (loans.anonymisation)."""
+        return self.anonymised_at is not None
 
     @property
     def address_lines(self) -> list[str]:
@@ -383,6 +397,14 @@ class Trainee(models.Model):
         return self.course if self.course_id else None
 
     def clean(self):
+        if self.pk is not None and self.is_anonymised:
+            # Nothing is filled in again on a record whose personal data has gone.
+            raise ValidationError(
+                _(
+                    "This trainee’s personal data was anonymised: the record can no longer be "
+                    "changed."
+                )
+            )
         super().clean()
         self.first_name = self.first_name.strip()
         self.last_name = self.last_name.strip()
