@@ -1,9 +1,14 @@
-"""Account pages that differ from Django's own: the lockout page and logout with a message."""
+"""Account pages that differ from Django's own: the lockout page and logout with a message;
+the sessions of an account that is deactivated end at once."""
+
+from importlib import import_module
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import SESSION_KEY
 from django.contrib.auth import views as auth_views
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 
@@ -21,3 +26,33 @@ class LogoutView(auth_views.LogoutView):
         response = super().post(request, *args, **kwargs)
         messages.success(request, _("You are logged out."))
         return response
+
+
+def end_sessions(user) -> int:
+    """Delete every open session of `user`; return how many there were.
+
+    Sessions stored in the database (the default engine, or "cached_db") are looked through;
+    with another engine nothing can be listed and this does nothing: Django's ModelBackend
+    still refuses an inactive user on the next request.
+    """
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    if not hasattr(store, "get_model_class"):
+        return 0
+    user_id = str(user.pk)
+    ended = 0
+    sessions = store.get_model_class().objects.filter(expire_date__gt=timezone.now())
+    for session in sessions.iterator():
+        if session.get_decoded().get(SESSION_KEY) == user_id:
+            store(session.session_key).delete()  # also clears the cache of "cached_db"
+            ended += 1
+    return ended
+
+
+def end_sessions_when_deactivated(sender, instance, update_fields=None, raw=False, **kwargs):
+    """post_save of the user model: an account set inactive is logged out everywhere at once,
+    whatever the authentication backend (one that lets inactive users in included)."""
+    if raw or instance.is_active:
+        return
+    if update_fields is not None and "is_active" not in update_fields:
+        return
+    end_sessions(instance)

@@ -49,10 +49,16 @@ INSTALLED_APPS = [
     "phonenumber_field",
     "django_filters",
     "import_export",
+    "simple_history",
+    # Content Security Policy (django-csp): its system checks flag settings in the old format.
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Security headers on every response, redirects and error pages included (see "Security").
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "defis.middleware.FrenchFirstLocaleMiddleware",
@@ -61,6 +67,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every page needs a login unless its view is marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Records who made each change kept in the audit trail (django-simple-history).
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a lockout into the lockout page.
@@ -180,6 +188,51 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# No script reads the CSRF cookie: forms carry the token in a hidden field.
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+# Everything comes from the application itself: no inline script or style (the templates keep
+# their rules in static/css and their scripts in static/js), no plug-in, no framing. "data:"
+# images are Bootstrap's own icons (select arrows, the menu button), drawn from its stylesheet.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Browser features the application never uses are switched off for it and anything it embeds.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "bluetooth",
+        "browsing-topics",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "idle-detection",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
     # The load balancer's health probe may speak plain HTTP.
@@ -216,6 +269,9 @@ LOGGING = {
 # The address of the application as users reach it, for links in emails sent outside a request.
 DEFIS_SITE_URL = env_str("DEFIS_SITE_URL", "http://127.0.0.1:8000")
 DEFIS_DEMO_PASSWORD = "defis-demo"
+# anonymise_expired: a trainee's personal data goes this many months after their last loan
+# closed, once nothing is owed (the privacy notice says 24).
+DEFIS_RETENTION_MONTHS = env_int("DEFIS_RETENTION_MONTHS", 24)
 # seed_demo creates accounts with that published password: allowed in development only,
 # unless explicitly asked for (a demonstration server).
 DEFIS_DEMO_DATA_ALLOWED = env_bool("DJANGO_ALLOW_DEMO_DATA", default=DEBUG)
