@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# axe-core, which the browser tests inject into the pages (package-lock.json pins it).
+NODE_STAMP := node_modules/.installed
 
 .PHONY: run test install messages clean
 
@@ -13,7 +15,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Without npm the accessibility tests are skipped with a reason (failed in CI, like Chromium).
+$(NODE_STAMP): package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund && touch $(NODE_STAMP); \
+	else \
+		echo "npm is not installed: the accessibility tests will be skipped (apt-get install npm)"; \
+	fi
+
+install: $(STAMP) $(NODE_STAMP)
 
 run: export DJANGO_DEBUG = 1
 run: install
@@ -36,4 +46,4 @@ messages: install
 	$(BIN)/python manage.py compilemessages --locale fr --ignore '.venv/*'
 
 clean:
-	rm -rf $(VENV) staticfiles test-output
+	rm -rf $(VENV) node_modules staticfiles test-output
