@@ -6,6 +6,7 @@ coordinator never reaches a staff page, and a URL that names another training bo
 answers 404 to a coordinator. A URL added without an entry here makes the test fail.
 """
 
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -109,6 +110,8 @@ ACCESS = {
     "loans:waiver_new": Rule(STAFF, "loan"),
     "loans:entry_reverse": Rule(STAFF, "payment"),
     "loans:payment_receipt": Rule(SHARED, "payment"),
+    "loans:trainee_export_json": Rule(STAFF, "trainee"),
+    "loans:trainee_export_pdf": Rule(STAFF, "trainee"),
     "loans:arrears": Rule(SHARED),
     "loans:arrears_csv": Rule(SHARED),
     "loans:envelopes": Rule(STAFF),
@@ -318,3 +321,55 @@ def test_ids_that_are_not_plain_numbers_never_answer_500(client, alice, bob, val
     response = client.post(reverse("loans:approve_in_order"), {"requests": [value]})
     assert response.status_code == 302
     assert client.get(f"{reverse('inventory:labels')}?laptop={value}").status_code == 302
+
+
+def admin_urls():
+    """Every named URL of the admin site (models, import/export, history, autocomplete…), with
+    "1" for each parameter: the site refuses before it looks for the record."""
+    from django.contrib import admin
+
+    def walk(patterns, prefix):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            elif pattern.name:
+                route = prefix + str(pattern.pattern)
+                for converter in pattern.pattern.converters:
+                    route = route.replace(f"<{converter}>", "1")
+                route = re.sub(r"<(?:\w+:)?\w+>", "1", route)
+                yield pattern.name, route.lstrip("^").rstrip("$")
+
+    base = reverse("admin:index")
+    return sorted({(name, base + route) for name, route in walk(admin.site.get_urls(), "")})
+
+
+# The admin's own door: its login page answers everyone, and logging out is harmless.
+ADMIN_DOORS = {"login", "logout"}
+ADMIN_URLS = [(name, url) for name, url in admin_urls() if name not in ADMIN_DOORS]
+
+
+def test_the_admin_walk_sees_every_registered_model():
+    from django.contrib import admin
+
+    names = {name for name, _url in admin_urls()}
+    for model in admin.site._registry:
+        info = model._meta.app_label, model._meta.model_name
+        assert "{}_{}_changelist".format(*info) in names
+    assert len(ADMIN_URLS) > 50
+
+
+@pytest.mark.parametrize(("name", "url"), ADMIN_URLS, ids=[name for name, _url in ADMIN_URLS])
+def test_coordinators_have_no_admin_access(client, bob, agora_records, name, url):
+    client.force_login(bob)
+    for response in (client.get(url), client.post(url, {})):
+        assert response.status_code in (302, 404), (name, url, response.status_code)
+        if response.status_code == 302:
+            assert response["Location"].startswith(reverse("admin:login")), (name, url)
+
+
+def test_the_admin_login_page_does_not_let_a_coordinator_in(client, bob):
+    client.force_login(bob)
+    response = client.get(reverse("admin:login"))
+    assert response.status_code == 200
+    assert reverse("admin:loans_loan_changelist") not in response.content.decode()
+    assert client.get(reverse("admin:index")).status_code == 302
