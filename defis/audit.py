@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.http import HttpResponseNotAllowed
+from django.http import Http404, HttpResponseNotAllowed
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.text import Truncator, capfirst
@@ -203,6 +203,14 @@ def _display(field, value, related) -> str:
     return Truncator(str(value)).chars(VALUE_LENGTH)
 
 
+def _require_number(*ids):
+    """simple_history hands the ids of its URLs to the database as they come: a URL edited by
+    hand ("abc", "1x") would be a 500 rather than a 404."""
+    for value in ids:
+        if not str(value).isascii() or not str(value).isdigit():
+            raise Http404
+
+
 class AuditTrailAdmin(SimpleHistoryAdmin):
     """The admin's "History" page, from the audit trail, read only.
 
@@ -212,9 +220,14 @@ class AuditTrailAdmin(SimpleHistoryAdmin):
     def revert_disabled(self, request, obj=None):
         return True
 
+    def history_view(self, request, object_id, extra_context=None):
+        _require_number(object_id)
+        return super().history_view(request, object_id, extra_context)
+
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method != "GET":
             return HttpResponseNotAllowed(["GET"])
+        _require_number(object_id, version_id)
         return super().history_form_view(request, object_id, version_id, extra_context)
 
     def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):

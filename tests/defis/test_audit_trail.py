@@ -270,3 +270,21 @@ def test_import_and_export_stay_beside_the_history(client, alice, records, chang
     assert reverse(changelist.replace("changelist", "import")) in listing
     assert reverse(changelist.replace("changelist", "export")) in listing
     assert history in form
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "inventory/laptop/abc/history/",
+        "inventory/laptop/1/history/abc/",
+        "inventory/laptop/abc/history/1/",
+        "trainees/trainee/abc/history/",
+        "trainees/trainee/1/history/1x/",
+        "loans/loan/²/history/",
+        "loans/loanrequest/1/history/٣/",
+        "loans/budgetenvelope/1e3/history/",
+    ],
+)
+def test_history_urls_edited_by_hand_answer_404(client, root, path):
+    client.force_login(root)
+    assert client.get(f"/admin/{path}").status_code == 404
