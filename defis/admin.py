@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from defis.forms import AdminIdsMixin
 from defis.models import Association, User
 
 admin.site.site_header = _("Défis · administration")
@@ -26,7 +27,7 @@ class UserChangeForm(DjangoUserAdmin.form):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AdminIdsMixin, DjangoUserAdmin):
     form = UserChangeForm
     list_display = (
         "username",
@@ -57,7 +58,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(Association)
-class AssociationAdmin(admin.ModelAdmin):
+class AssociationAdmin(AdminIdsMixin, admin.ModelAdmin):
     list_display = ("name", "town", "phone", "website")
 
     def has_add_permission(self, request):

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
+from defis.forms import AdminIdsMixin
 from defis.money import format_euros
 
 # What the page shows when a record has more saves than this: the latest ones.
@@ -211,7 +212,7 @@ def _require_number(*ids):
             raise Http404
 
 
-class AuditTrailAdmin(SimpleHistoryAdmin):
+class AuditTrailAdmin(AdminIdsMixin, SimpleHistoryAdmin):
     """The admin's "History" page, from the audit trail, read only.
 
     A past version is shown, never restored: a revert would write the lifecycle fields

@@ -4,8 +4,11 @@
   numbers it (the header is line 1, blank lines count), so that every error names the line
   the user sees.
 - A CSV may come from any spreadsheet: cells separated by "," or ";" (French Excel), in UTF-8
-  with or without a byte order mark. Any other encoding is refused with a message that says
-  how to save the file, never guessed (a guess turns "é" into "Ã©" in the database).
+  with or without a byte order mark, or in Windows-1252, what French Excel writes when a
+  list is saved as plain "CSV (séparateur : point-virgule)". UTF-8 is always tried first
+  (a UTF-8 file read as Windows-1252 would turn "é" into "Ã©"), and Windows-1252 is only
+  kept when every character it gives is one a French list holds: any other encoding (UTF-16,
+  Mac Roman, a binary file) is refused with a message that says how to save the file.
 - Columns are headed in the user's language ("Numéro de série") and recognised in any of the
   site's languages or by the field's name.
 - An import is all or nothing: the errors of a django-import-export result become one French
@@ -21,6 +24,9 @@ import re
 
 import tablib
 from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.utils import translation
@@ -28,6 +34,7 @@ from django.utils.translation import gettext as _
 from import_export import resources
 from import_export.formats import base_formats
 from import_export.results import RowResult
+from import_export.tmp_storages import TempFolderStorage
 
 # The header is line 1 of the file: data row n (counted from 1) is line n + 1.
 HEADER_LINES = 1
@@ -97,6 +104,38 @@ def _check_text(value) -> None:
         )
 
 
+# Windows-1252 is accepted when it gives nothing but ASCII text, the letters of Latin-1
+# (accents of French and of names from elsewhere: é, ç, ñ, ß) and the signs below. Mac Roman
+# read as Windows-1252 gives "Ž" for "é" and "ˆ" for "à"; UTF-16 gives NUL characters; a
+# binary file gives control characters: all of them are refused.
+LEGACY_ENCODING = "cp1252"
+FRENCH_SIGNS = frozenset("œŒŸ’‘“”«»–—…€°ºª²·\u00a0")
+
+
+def _holds_french_text(characters) -> bool:
+    return all(
+        (char.isascii() and (char.isprintable() or char in "\t\r\n"))
+        or char in FRENCH_SIGNS
+        or ("\u00c0" <= char <= "\u00ff" and char.isalpha())
+        for char in characters
+    )
+
+
+def decode_text(content: bytes) -> str:
+    """The text of a CSV file: UTF-8 (with or without a byte order mark), or Windows-1252
+    that reads as French text. Raises the UTF-8 UnicodeDecodeError otherwise."""
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        try:
+            text = content.decode(LEGACY_ENCODING)
+        except UnicodeDecodeError:
+            raise error from None
+        if not _holds_french_text(set(text)):
+            raise error from None
+        return text
+
+
 class _Rows:
     """Data rows as they are read: blank rows held back until a filled one follows, so that
     the blank rows at the end of a file cost nothing, and the line count capped."""
@@ -136,7 +175,7 @@ class CSV(base_formats.CSV):
 
     def create_dataset(self, in_stream, **kwargs):
         if isinstance(in_stream, bytes):
-            in_stream = in_stream.decode(self.encoding or "utf-8-sig")
+            in_stream = decode_text(in_stream)
         _check_text(in_stream)
         header_line = in_stream.split("\n", 1)[0]
         delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
@@ -359,10 +398,76 @@ class SpreadsheetResource(resources.ModelResource):
         ]
 
 
+class UploadBytesStorage(TempFolderStorage):
+    """The admin's copy of an upload between the preview and the confirmation, read back
+    as bytes whatever the format: the CSV reader finds the encoding itself (decode_text)."""
+
+    def read(self):
+        with open(self.get_full_path(), "rb") as file:
+            return file.read()
+
+
+def _not_too_big(upload) -> None:
+    if upload.size > MAX_UPLOAD_BYTES:
+        raise ValidationError(
+            _("This file is too big (%(size)s): %(max)s at most.")
+            % {"size": filesizeformat(upload.size), "max": filesizeformat(MAX_UPLOAD_BYTES)},
+            code="too_big",
+        )
+
+
+INDEX = re.compile(r"[0-9]{1,3}")
+
+
+def _is_index(value, length: int) -> bool:
+    return INDEX.fullmatch(value or "") is not None and int(value) < length
+
+
 class AllOrNothingImportMixin:
     """For an `ImportExportModelAdmin` whose resource is a `SpreadsheetResource`: one wrong
     row and nothing is imported, at the preview as at the confirmation, and every problem
-    is listed in French by its line ("import_problems" in the template's context)."""
+    is listed in French by its line ("import_problems" in the template's context). A file
+    weighs MAX_UPLOAD_BYTES at most, as on the pages of the site."""
+
+    def get_tmp_storage_class(self):
+        return UploadBytesStorage
+
+    def create_import_form(self, request):
+        form = super().create_import_form(request)
+        form.fields["import_file"].validators.append(_not_too_big)
+        return form
+
+    def process_import(self, request, **kwargs):
+        """The confirmation. Its hidden fields come back from the browser: a format or a
+        resource off the list, or a file no longer there (a confirmation sent twice, a
+        page left open for days), sends back to the import page with a message."""
+        form = self.create_confirm_form(request)
+        if form.is_valid() and not self._confirmable(form, request):
+            messages.error(
+                request, _("The file to import is no longer available: choose it again.")
+            )
+            return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_import")
+        return super().process_import(request, **kwargs)
+
+    def _confirmable(self, form, request) -> bool:
+        formats = self.get_import_formats()
+        resources = self.get_import_resource_classes(request)
+        format_index = form.cleaned_data["format"]
+        if not (
+            _is_index(format_index, len(formats))
+            and _is_index(form.cleaned_data.get("resource") or "0", len(resources))
+        ):
+            return False
+        storage = self.get_tmp_storage_class()(
+            name=form.cleaned_data["import_file_name"], **self.get_tmp_storage_class_kwargs()
+        )
+        try:
+            formats[int(format_index)]().create_dataset(storage.read())
+        except Exception:
+            # Missing, a folder, or not the file of the preview: whatever the reader
+            # stumbles on, the user can only choose the file again.
+            return False
+        return True
 
     def get_import_data_kwargs(self, **kwargs):
         kwargs = super().get_import_data_kwargs(**kwargs)

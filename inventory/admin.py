@@ -22,6 +22,7 @@ from import_export.admin import ImportExportModelAdmin
 from import_export.forms import SelectableFieldsExportForm
 
 from defis.audit import AuditTrailAdmin
+from defis.forms import AdminIdsMixin
 from defis.importing import CSV, XLSX, AllOrNothingImportMixin
 
 from . import services
@@ -31,7 +32,7 @@ from .resources import LaptopResource
 
 
 @admin.register(Donor)
-class DonorAdmin(admin.ModelAdmin):
+class DonorAdmin(AdminIdsMixin, admin.ModelAdmin):
     list_display = ("name", "kind", "contact_name", "email", "phone", "town", "donation_count")
     list_filter = ("kind",)
     search_fields = ("name", "contact_name", "town")
@@ -45,7 +46,7 @@ class DonorAdmin(admin.ModelAdmin):
 
 
 @admin.register(Donation)
-class DonationAdmin(admin.ModelAdmin):
+class DonationAdmin(AdminIdsMixin, admin.ModelAdmin):
     list_display = (
         "number",
         "donor",
@@ -87,7 +88,7 @@ class DonationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Location)
-class LocationAdmin(admin.ModelAdmin):
+class LocationAdmin(AdminIdsMixin, admin.ModelAdmin):
     list_display = ("name", "laptop_count")
     search_fields = ("name",)
 
@@ -99,7 +100,7 @@ class LocationAdmin(admin.ModelAdmin):
         return location._laptop_count
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(AdminIdsMixin, admin.TabularInline):
     """Records written by the services: shown on the laptop's page, never edited there."""
 
     extra = 0
@@ -330,7 +331,7 @@ class LaptopAdmin(AllOrNothingImportMixin, AuditTrailAdmin, ImportExportModelAdm
         )
 
 
-class RecordAdmin(admin.ModelAdmin):
+class RecordAdmin(AdminIdsMixin, admin.ModelAdmin):
     """Wipes and repairs: recorded from the laptop's page, through the services that check
     them. Here they are listed, searched and annotated, never added or deleted."""
 

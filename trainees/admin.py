@@ -8,7 +8,6 @@ course page instead (trainees.imports).
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.widgets import AutocompleteSelect
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -17,6 +16,7 @@ from import_export.formats import base_formats
 from import_export.forms import ConfirmImportForm, ImportForm, SelectableFieldsExportForm
 
 from defis.audit import AuditTrailAdmin
+from defis.forms import AdminIdsMixin, IdsAutocompleteSelect
 from defis.importing import CSV, XLSX, AllOrNothingImportMixin
 from trainees.models import (
     Attendance,
@@ -31,7 +31,7 @@ from trainees.resources import MAX_ROWS, TraineeResource
 
 
 @admin.register(Territory)
-class TerritoryAdmin(admin.ModelAdmin):
+class TerritoryAdmin(AdminIdsMixin, admin.ModelAdmin):
     list_display = ("name", "training_body_count")
     search_fields = ("name",)
     # The count's GROUP BY drops the model's ordering.
@@ -45,7 +45,7 @@ class TerritoryAdmin(admin.ModelAdmin):
         return territory._training_body_count
 
 
-class CoordinatorInline(admin.TabularInline):
+class CoordinatorInline(AdminIdsMixin, admin.TabularInline):
     model = Coordinator
     extra = 0
     autocomplete_fields = ("user",)
@@ -53,7 +53,7 @@ class CoordinatorInline(admin.TabularInline):
 
 
 @admin.register(TrainingBody)
-class TrainingBodyAdmin(admin.ModelAdmin):
+class TrainingBodyAdmin(AdminIdsMixin, admin.ModelAdmin):
     list_display = (
         "name",
         "short_name",
@@ -85,7 +85,7 @@ class TrainingBodyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Coordinator)
-class CoordinatorAdmin(admin.ModelAdmin):
+class CoordinatorAdmin(AdminIdsMixin, admin.ModelAdmin):
     list_display = ("user", "email", "training_body", "territory", "job_title", "phone", "active")
     list_filter = ("training_body__territory", "training_body", "user__is_active")
     search_fields = (
@@ -113,7 +113,7 @@ class CoordinatorAdmin(admin.ModelAdmin):
 
 
 @admin.register(Course)
-class CourseAdmin(admin.ModelAdmin):
+class CourseAdmin(AdminIdsMixin, admin.ModelAdmin):
     list_display = (
         "title",
         "training_body",
@@ -164,7 +164,7 @@ class TraineeImportForm(ImportForm):
         self.fields["course"] = forms.ModelChoiceField(
             label=_("Course"),
             queryset=Course.objects.select_related("training_body"),
-            widget=AutocompleteSelect(Trainee._meta.get_field("course"), admin.site),
+            widget=IdsAutocompleteSelect(Trainee._meta.get_field("course"), admin.site),
             help_text=_("Every row of the file becomes a trainee of this course."),
         )
         self.order_fields(["resource", "course", "import_file", "format"])
@@ -286,7 +286,7 @@ class TraineeAdmin(AllOrNothingImportMixin, AuditTrailAdmin, ImportExportModelAd
         )
 
 
-class AttendanceInline(admin.TabularInline):
+class AttendanceInline(AdminIdsMixin, admin.TabularInline):
     model = Attendance
     extra = 0
     autocomplete_fields = ("trainee",)
@@ -297,7 +297,7 @@ class AttendanceInline(admin.TabularInline):
 
 
 @admin.register(Workshop)
-class WorkshopAdmin(admin.ModelAdmin):
+class WorkshopAdmin(AdminIdsMixin, admin.ModelAdmin):
     list_display = (
         "topic",
         "date",

@@ -11,11 +11,13 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from defis.forms import AdminIdsMixin
+
 from ..models import AgreementTemplate
 
 
 @admin.register(AgreementTemplate)
-class AgreementTemplateAdmin(admin.ModelAdmin):
+class AgreementTemplateAdmin(AdminIdsMixin, admin.ModelAdmin):
     """The agreement's text. Saving never changes a version: it adds the next one, which new
     agreements are printed with; loans signed with an earlier version keep it."""
 

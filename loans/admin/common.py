@@ -7,8 +7,10 @@ from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
+from defis.forms import AdminIdsMixin
 
-class ReadOnlyInline(admin.TabularInline):
+
+class ReadOnlyInline(AdminIdsMixin, admin.TabularInline):
     """A history written by the services: read, never edited."""
 
     extra = 0

@@ -10,13 +10,14 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from defis.forms import AdminIdsMixin
 from defis.money import format_euros
 
 from ..models import FeeEntry
 
 
 @admin.register(FeeEntry)
-class FeeEntryAdmin(admin.ModelAdmin):
+class FeeEntryAdmin(AdminIdsMixin, admin.ModelAdmin):
     list_display = (
         "day",
         "number",

@@ -72,3 +72,20 @@ def test_it_keeps_a_single_association_identity(client, root):
     assert (
         client.get(reverse("admin:defis_association_delete", args=[identity.pk])).status_code == 403
     )
+
+
+def test_every_admin_and_inline_reads_ids_as_the_site_does():
+    """A tampered id in an admin form, autocomplete or action is refused, never a 500
+    (defis.forms.AdminIdsMixin); a new admin without it fails here."""
+    from django.contrib import admin
+
+    from defis.forms import AdminIdsMixin
+
+    missing = []
+    for model, model_admin in admin.site._registry.items():
+        if model._meta.app_label not in ("defis", "inventory", "trainees", "loans"):
+            continue
+        for cls in (type(model_admin), *model_admin.inlines):
+            if not issubclass(cls, AdminIdsMixin):
+                missing.append(cls.__name__)
+    assert missing == []

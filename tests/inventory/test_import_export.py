@@ -274,9 +274,9 @@ def test_a_file_without_known_columns_is_refused_in_one_sentence(staff_client):
     assert problem.startswith("Aucune colonne de ce fichier n’est reconnue.")
 
 
-def test_a_latin1_csv_is_refused_with_a_clear_message(staff_client):
+def test_a_mac_roman_csv_is_refused_with_a_clear_message(staff_client):
     rows = [["Marque", "Modèle", "Numéro de série"], ["Packard Bell", "EasyNote Été", ""]]
-    response = upload(staff_client, csv_file(rows, encoding="latin-1"))
+    response = upload(staff_client, csv_file(rows, encoding="mac_roman"))
     assert response.status_code == 200
     assert response.context["form"].errors["import_file"] == [
         "Ce fichier n’est pas un fichier CSV en UTF-8. Enregistrez-le depuis votre tableur au "

@@ -319,8 +319,8 @@ def test_a_row_enrolled_meanwhile_stops_the_whole_confirmed_import(staff_client,
     assert course.trainees.count() == 1
 
 
-def test_a_latin1_file_is_refused_in_the_admin_with_a_clear_message(staff_client, course):
-    content = "Prénom;Nom\r\nLéa;Le Gall\r\n".encode("cp1252")
+def test_a_mac_roman_file_is_refused_in_the_admin_with_a_clear_message(staff_client, course):
+    content = "Prénom;Nom\r\nLéa;Le Gall\r\n".encode("mac_roman")
     response = upload(staff_client, SimpleUploadedFile("liste.csv", content), course)
     (error,) = response.context["form"].errors["import_file"]
     assert error.startswith("Ce fichier n’est pas un fichier CSV en UTF-8.")

@@ -341,11 +341,11 @@ def test_a_file_without_a_header_line_is_refused_in_one_sentence(client, bob, co
 # --- Files that cannot be read: a clear message, nothing imported --------------------------
 
 
-def test_a_latin1_csv_is_refused_with_a_clear_message(client, bob, course):
+def test_a_mac_roman_csv_is_refused_with_a_clear_message(client, bob, course):
     rows = [HEADER, ["Léa", "Le Gall", "25/03/2001", "", "", "3 rue de l’Été", "56600",
                      "Lanester", "", *NO_GUARDIAN]]  # fmt: skip
     client.force_login(bob)
-    response = upload(client, course, csv_file(rows, encoding="cp1252"))
+    response = upload(client, course, csv_file(rows, encoding="mac_roman"))
     assert form_errors(response) == [
         "Ce fichier n’est pas en UTF-8 : enregistrez-le depuis votre tableur au format "
         "« CSV UTF-8 », ou en classeur Excel (.xlsx)."
