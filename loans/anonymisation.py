@@ -22,12 +22,20 @@ What anonymising does (`trainee_anonymise`), in one transaction per trainee:
   deleted from storage once the transaction commits, and their fields cleared;
 - the free text that may name the person is emptied: the requests' justifications and
   reasons, the loans' conditions, damage, notes, police report references and override
-  reasons, the notes of their events, and the same in the change history of those requests
-  and loans; the change history of the trainee's record (which holds the old personal data)
-  is deleted; the laptops' status notes ("Lent to …") and the admin's log name the code;
-- what the reports count stays as it was: the ledger (`FeeEntry`, append-only, never
-  touched), the loans with their dates, months, fees and envelope, the requests with their
-  statuses, the laptops, the workshops attended. The reports' totals do not change.
+  reasons, the notes of their events, the references and reasons of their ledger lines, and
+  the same in the change history of those requests and loans; the change history of the
+  trainee's record (which holds the old personal data) is deleted; the laptops' status notes
+  ("Lent to …") and the admin's log (every entry that contains one of the names the record
+  had: the trainee's own, a workshop's attendances…) name the code;
+- what the reports count stays as it was: the ledger's amounts, dates and links (`FeeEntry`
+  is append-only; its free text is the one thing emptied, `scrub_free_text`), the loans with
+  their dates, months, fees and envelope, the requests with their statuses, the laptops, the
+  workshops attended. The reports' totals do not change.
+
+Afterwards nothing puts personal data back on those loans: a signed scan, a payment, a waiver
+or a reversal is refused (loans.lending, loans.ledger), and the admin no longer edits their
+notes. Each run also deletes any agreement or scan still stored for an anonymised trainee's
+loan (`sweep_left_files`: one left by an upload made before that refusal existed).
 
 Safe to run twice, and on two servers at once: each trainee is locked (with their loans) and
 checked again before anything is written, and one already anonymised is skipped.
@@ -42,12 +50,13 @@ from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, Subquery, Sum
+from django.db.models import BigIntegerField, Exists, F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Cast, Round
 from django.utils import timezone
 
 from defis.periods import add_months
 from inventory.models import LaptopStatusChange
-from trainees.models import Trainee
+from trainees.models import Trainee, rename_in_admin_log
 
 from .models import FeeEntry, Loan, LoanEvent, LoanRequest, LoanRequestEvent
 
@@ -104,12 +113,15 @@ def expired_trainees(*, today: date):
         | Q(return_date__gte=cutoff)
     )
     open_requests = LoanRequest.objects.open().filter(trainee=OuterRef("pk"))
-    # A loan whose ledger does not add up to zero: something owed, or paid in advance.
+    # A loan whose ledger does not add up to zero: something owed, or paid in advance. In
+    # whole cents: SQLite adds decimals as floats, and 0.10 + 0.20 + 13.70 - 14.00 is not 0
+    # there.
+    cents = Cast(Round(F("amount") * 100), output_field=BigIntegerField())
     unsettled = (
         FeeEntry.objects.filter(loan__trainee=OuterRef("pk"))
         .order_by()
         .values("loan")
-        .annotate(balance=Sum("amount"))
+        .annotate(balance=Sum(cents))
         .exclude(balance=0)
     )
     return Trainee.objects.filter(
@@ -170,7 +182,7 @@ def trainee_anonymise(*, trainee_id: int, today: date, now: datetime) -> Anonymi
         return None
 
     pseudonym = new_pseudonym()
-    names = _names_held(trainee)
+    names = trainee.names_held()
     loan_ids = [loan.pk for loan in loans]
     request_ids = list(
         LoanRequest.objects.filter(trainee_id=trainee_id).values_list("pk", flat=True)
@@ -200,6 +212,8 @@ def trainee_anonymise(*, trainee_id: int, today: date, now: datetime) -> Anonymi
         **dict.fromkeys(LOAN_FREE_TEXT, ""),
     )
     LoanEvent.objects.filter(loan_id__in=loan_ids).update(note="")
+    # The ledger's one allowed write: its amounts, dates and links stay as they are.
+    FeeEntry.objects.filter(loan_id__in=loan_ids).scrub_free_text()
     LoanRequest.objects.filter(pk__in=request_ids).update(**dict.fromkeys(REQUEST_FREE_TEXT, ""))
     LoanRequestEvent.objects.filter(request_id__in=request_ids).update(note="")
 
@@ -218,6 +232,7 @@ def trainee_anonymise(*, trainee_id: int, today: date, now: datetime) -> Anonymi
     )
 
     _rename_in_laptop_notes(loans, request_ids, names, pseudonym)
+    rename_in_admin_log(names, pseudonym)
     LogEntry.objects.filter(
         content_type=ContentType.objects.get_for_model(Trainee), object_id=str(trainee_id)
     ).update(object_repr=pseudonym)
@@ -225,14 +240,6 @@ def trainee_anonymise(*, trainee_id: int, today: date, now: datetime) -> Anonymi
     # The files go once the anonymisation is committed: rolled back, nothing is lost.
     transaction.on_commit(lambda: _delete_files(files, trainee_id))
     return Anonymised(trainee_id=trainee_id, pseudonym=pseudonym, files_deleted=len(files))
-
-
-def _names_held(trainee: Trainee) -> set[str]:
-    """The names the record had: now, and before each change."""
-    rows = Trainee.history.filter(id=trainee.pk).values_list("first_name", "last_name")
-    names = {f"{first} {last}".strip() for first, last in rows}
-    names.add(f"{trainee.first_name} {trainee.last_name}".strip())
-    return {name for name in names if name}
 
 
 def _rename_in_laptop_notes(
@@ -259,15 +266,48 @@ def _rename_in_laptop_notes(
     LaptopStatusChange.objects.bulk_update(changed, ["note"])
 
 
-def _delete_files(files, trainee_id: int) -> None:
+def _delete_files(files, trainees) -> None:
+    """`trainees`: whose files they were (a number, or several), for the log."""
     for storage, name in files:
         try:
             storage.delete(name)
         except OSError:
             # The record no longer points at it: say where it is, to delete it by hand.
             logger.exception(
-                "Anonymising trainee %s: could not delete the stored file %s", trainee_id, name
+                "Anonymising trainee %s: could not delete the stored file %s", trainees, name
             )
+
+
+@transaction.atomic
+def sweep_left_files() -> int:
+    """Delete the agreements and signed scans still stored for the loans of trainees already
+    anonymised (one uploaded before uploads were refused on such loans), and clear their
+    fields, in the loans and in their history. Return how many files go. Cheap when there is
+    none (one query), and safe to run twice: the loans are locked and read again."""
+    loans = list(
+        Loan.objects.select_for_update(of=("self",))
+        .filter(trainee__anonymised_at__isnull=False)
+        .exclude(agreement_pdf="", signed_scan="")
+        .order_by("pk")
+    )
+    if not loans:
+        return 0
+    files = [
+        (stored.storage, stored.name)
+        for loan in loans
+        for stored in (loan.agreement_pdf, loan.signed_scan)
+        if stored
+    ]
+    loan_ids = [loan.pk for loan in loans]
+    Loan.objects.filter(pk__in=loan_ids).update(
+        agreement_pdf="", agreement_sha256="", signed_scan=""
+    )
+    Loan.history.filter(id__in=loan_ids).update(
+        agreement_pdf="", agreement_sha256="", signed_scan=""
+    )
+    trainees = ", ".join(str(pk) for pk in sorted({loan.trainee_id for loan in loans}))
+    transaction.on_commit(lambda: _delete_files(files, trainees))
+    return len(files)
 
 
 @dataclass
@@ -279,10 +319,12 @@ class Run:
     candidates: list[Trainee] = field(default_factory=list)
     anonymised: list[Anonymised] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)
+    # Files left on loans of trainees anonymised before this run, deleted by it.
+    files_swept: int = 0
 
     @property
     def files_deleted(self) -> int:
-        return sum(done.files_deleted for done in self.anonymised)
+        return sum(done.files_deleted for done in self.anonymised) + self.files_swept
 
 
 def anonymise_expired(*, today: date, now: datetime | None = None, dry_run: bool = False) -> Run:
@@ -296,6 +338,7 @@ def anonymise_expired(*, today: date, now: datetime | None = None, dry_run: bool
     )
     if dry_run:
         return run
+    run.files_swept = sweep_left_files()
     for trainee in run.candidates:
         done = trainee_anonymise(trainee_id=trainee.pk, today=today, now=now)
         if done is None:

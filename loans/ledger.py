@@ -253,6 +253,21 @@ def _check_handed_over(loan: Loan) -> None:
         )
 
 
+def _check_not_anonymised(loan: Loan) -> None:
+    """Nothing is recorded any more on the loans of a trainee whose personal data was
+    anonymised (loans.anonymisation): a reference or a reason could name them again. Read
+    afresh once the loan is locked, so that an anonymisation committed meanwhile counts."""
+    if Loan.objects.filter(pk=loan.pk, trainee__anonymised_at__isnull=False).exists():
+        raise LedgerError(
+            _(
+                "The trainee of loan %(number)s was anonymised: nothing more is recorded in "
+                "this loan’s ledger."
+            )
+            % {"number": loan.number},
+            code="anonymised",
+        )
+
+
 def _check_day(day: date, *, today: date, loan: Loan) -> None:
     if day > today:
         raise LedgerError(_("The date cannot be in the future."), code="date")
@@ -283,6 +298,7 @@ def payment_record(
     if method not in FeeEntry.Method.values:
         raise LedgerError(_("Choose how it was paid."), code="method")
     loan = _lock(loan)
+    _check_not_anonymised(loan)
     _check_handed_over(loan)
     _check_day(paid_on, today=timezone.localdate(now), loan=loan)
     recent = now - DUPLICATE_WINDOW
@@ -345,6 +361,7 @@ def waiver_record(
     if not reason.strip():
         raise LedgerError(_("Give the reason for the waiver."), code="reason")
     loan = _lock(loan)
+    _check_not_anonymised(loan)
     _check_handed_over(loan)
     _check_day(on, today=timezone.localdate(now), loan=loan)
     if FeeEntry.objects.filter(
@@ -388,7 +405,7 @@ def entry_reverse(*, entry: FeeEntry, reason: str, by, now: datetime | None = No
     now = now or timezone.now()
     if not reason.strip():
         raise LedgerError(_("Give the reason for the reversal."), code="reason")
-    _lock(entry.loan)
+    _check_not_anonymised(_lock(entry.loan))
     entry = FeeEntry.objects.get(pk=entry.pk)
     if entry.kind == Kind.REVERSAL:
         raise LedgerError(

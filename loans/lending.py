@@ -784,6 +784,21 @@ def loan_report_loss(
 # --- The signed scan --------------------------------------------------------------------------
 
 
+def _check_not_anonymised(loan: Loan) -> None:
+    """Nothing that names the person comes back on the loans of a trainee whose personal data
+    was anonymised (loans.anonymisation). Read afresh once the loan is locked, so that an
+    anonymisation committed meanwhile counts."""
+    if Trainee.objects.filter(pk=loan.trainee_id, anonymised_at__isnull=False).exists():
+        raise LoanError(
+            _(
+                "The trainee of loan %(number)s was anonymised: no signed scan is attached to "
+                "this loan any more."
+            )
+            % {"number": loan.number},
+            code="anonymised",
+        )
+
+
 def check_scan(upload) -> None:
     """A PDF of at most 10 MB, judged by its first bytes rather than its name."""
     if upload.size > MAX_SCAN_BYTES:
@@ -803,10 +818,12 @@ def check_scan(upload) -> None:
 
 @transaction.atomic
 def loan_attach_scan(*, loan: Loan, upload, by, now: datetime | None = None) -> Loan:
-    """Keep the scan of the agreement as signed on paper. A new scan replaces the old one."""
+    """Keep the scan of the agreement as signed on paper. A new scan replaces the old one.
+    Refused once the trainee is anonymised: the scan carries their name and signature."""
     now = now or timezone.now()
     check_scan(upload)
     loan = _lock(loan, by=by)
+    _check_not_anonymised(loan)
     if loan.status not in (Status.ACTIVE, Status.CLOSED):
         raise LoanError(
             _(

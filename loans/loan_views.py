@@ -169,13 +169,19 @@ def loan_detail(request, pk):
     )
     is_staff = is_staff_member(request.user)
     today = timezone.localdate()
+    # Once the trainee is anonymised, nothing more is written about them: no scan, no ledger
+    # line (the services refuse them; the page does not offer them).
+    anonymised = loan.trainee.is_anonymised
     context = {
         "loan": loan,
+        "anonymised": anonymised,
         "events": loan.events.select_related("by"),
         "is_staff": is_staff,
         "actions": allowed_actions(loan, request.user),
         "overdue": loan.is_overdue(today=today),
-        "can_upload_scan": is_staff and loan.status in (Status.ACTIVE, Status.CLOSED),
+        "can_upload_scan": is_staff
+        and not anonymised
+        and loan.status in (Status.ACTIVE, Status.CLOSED),
         "scan_form": ScanForm(),
         "has_return_record": loan.outcome == Loan.Outcome.RETURNED,
         # The account (one query for the ledger lines), once the loan is handed over.

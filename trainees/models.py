@@ -1,3 +1,5 @@
+import json
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
@@ -7,8 +9,11 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
@@ -371,6 +376,14 @@ class Trainee(models.Model):
         """Its personal data was removed by anonymise_expired (loans.anonymisation)."""
         return self.anonymised_at is not None
 
+    def names_held(self) -> set[str]:
+        """The names ("first last") the record has had: now, and before each change (its
+        history). What the anonymisation and the erasure look for in free text and logs."""
+        rows = Trainee.history.filter(id=self.pk).values_list("first_name", "last_name")
+        names = {f"{first} {last}".strip() for first, last in rows}
+        names.add(f"{self.first_name} {self.last_name}".strip())
+        return {name for name in names if name}
+
     @property
     def address_lines(self) -> list[str]:
         return address_lines(self.street, self.postal_code, self.town)
@@ -451,6 +464,82 @@ class Trainee(models.Model):
         if saved is None or saved == self.course_id:
             return False
         return self.loans.filter(status__in=self.OPEN_LOAN_STATUSES).exists()
+
+
+def _replace_names(text: str, names: list[str], replacement: str) -> str:
+    for name in names:
+        text = text.replace(name, replacement)
+    return text
+
+
+def _replace_in_json(value, names: list[str], replacement: str):
+    if isinstance(value, str):
+        return _replace_names(value, names, replacement)
+    if isinstance(value, list):
+        return [_replace_in_json(item, names, replacement) for item in value]
+    if isinstance(value, dict):
+        return {key: _replace_in_json(item, names, replacement) for key, item in value.items()}
+    return value
+
+
+def rename_in_admin_log(names: Iterable[str], replacement: str) -> int:
+    """The admin's log (`LogEntry`) keeps what records were called when they were changed: a
+    trainee's name, and in a workshop's change message the attendances ("Léa Kerbrat ·
+    Premiers pas (03/03/2023)"). `replacement` takes each name's place in the name and the
+    change message of every entry that contains one, whatever the kind of record. Return how
+    many entries were rewritten.
+
+    Change messages are JSON, where "é" is written "\u00e9": both spellings are looked for,
+    and a JSON message is rewritten value by value so that it stays valid."""
+    from django.contrib.admin.models import LogEntry
+
+    names = sorted({name for name in names if name}, key=len, reverse=True)
+    if not names:
+        return 0
+    containing = Q()
+    for name in names:
+        escaped = json.dumps(name)[1:-1]
+        containing |= Q(object_repr__contains=name) | Q(change_message__contains=name)
+        if escaped != name:
+            containing |= Q(change_message__contains=escaped)
+    repr_length = LogEntry._meta.get_field("object_repr").max_length
+    changed = []
+    for entry in LogEntry.objects.filter(containing).order_by("pk"):
+        object_repr = _replace_names(entry.object_repr, names, replacement)[:repr_length]
+        try:
+            message = json.loads(entry.change_message)
+        except ValueError:
+            change_message = _replace_names(entry.change_message, names, replacement)
+        else:
+            renamed = _replace_in_json(message, names, replacement)
+            change_message = json.dumps(renamed) if renamed != message else entry.change_message
+        if (object_repr, change_message) != (entry.object_repr, entry.change_message):
+            entry.object_repr, entry.change_message = object_repr, change_message
+            changed.append(entry)
+    LogEntry.objects.bulk_update(changed, ["object_repr", "change_message"])
+    return len(changed)
+
+
+@receiver(post_delete, sender=Trainee, dispatch_uid="trainees.trainee_erased")
+def trainee_erased(sender, instance: Trainee, **kwargs) -> None:
+    """A trainee deleted (in the admin, one by one or a selection) is erased (GDPR, article
+    17): the change history of their record, which holds every value it had, is deleted (the
+    audit trail of a deleted record is lost, by design), and the admin's log calls them
+    "Trainee no. 12 (deleted)" instead of their name. Connected after django-simple-history's
+    own receiver, which writes the "deleted" row of the history first; this one removes it
+    with the others."""
+    names = instance.names_held()
+    Trainee.history.filter(id=instance.pk).delete()
+    with translation.override(settings.LANGUAGE_CODE):
+        label = gettext("Trainee no. %(pk)s (deleted)") % {"pk": instance.pk}
+    rename_in_admin_log(names, label)
+
+    from django.contrib.admin.models import LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(Trainee), object_id=str(instance.pk)
+    ).update(object_repr=label)
 
 
 class WorkshopQuerySet(VisibleToQuerySet):

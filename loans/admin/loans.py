@@ -1,6 +1,6 @@
-"""Loans in the admin: read, their notes edited, their agreements printed and prepared ones
-cancelled through loans.lending; never added or deleted (they are records). The reminders
-sent, read only."""
+"""Loans in the admin: read, their notes edited (not once the trainee is anonymised), their
+agreements printed and prepared ones cancelled through loans.lending; never added or deleted
+(they are records). The reminders sent, read only."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -13,6 +13,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from defis.audit import AuditTrailAdmin
+from defis.forms import AdminIdsMixin
 from defis.pdf import pdf_response
 
 from .. import agreements, lending
@@ -223,6 +224,13 @@ class LoanAdmin(AuditTrailAdmin):
             gettext("Scan of the signed agreement (PDF)"),
         )
 
+    def get_readonly_fields(self, request, obj=None):
+        # Once the trainee is anonymised, the notes are not written again: they could name
+        # the person, whose data is gone (loans.anonymisation).
+        if obj is not None and obj.trainee.is_anonymised:
+            return (*LOAN_RECORD, "notes")
+        return super().get_readonly_fields(request, obj)
+
     def has_add_permission(self, request):
         # A loan is prepared from an approved request (its page, or the requests' bulk action).
         return False
@@ -336,7 +344,7 @@ class LoanAdmin(AuditTrailAdmin):
 
 
 @admin.register(ReminderLog)
-class ReminderLogAdmin(admin.ModelAdmin):
+class ReminderLogAdmin(AdminIdsMixin, admin.ModelAdmin):
     """What send_reminders sent: a record, read only."""
 
     list_display = ("sent_at", "kind", "key", "loan", "recipients")

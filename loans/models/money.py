@@ -6,6 +6,11 @@ The ledger (`FeeEntry`) is written, never rewritten: a mistake is corrected by a
 which cancels exactly one earlier line, once. The model, its queryset, the admin and, on
 PostgreSQL, a database trigger all refuse to update or delete a line. Lines are written by
 loans.ledger only.
+
+One exception, for the anonymisation only: `FeeEntry.objects.scrub_free_text()` empties the
+free text of lines (their reference and reason, which may name the person), and nothing
+else. On PostgreSQL the trigger lets that UPDATE through only inside the transaction that
+asks for it (migration 0009), and only when every other column stays as it was.
 """
 
 from datetime import date
@@ -13,7 +18,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connections, models, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -129,6 +134,13 @@ class BudgetEnvelope(models.Model):
             )
 
 
+# The free text of a ledger line, which the anonymisation empties (and nothing else).
+SCRUBBED_FIELDS = ("reference", "reason")
+# The PostgreSQL setting under which the ledger's trigger lets that one UPDATE through.
+SCRUB_SETTING = "defis.scrub_free_text"
+SCRUB_BATCH = 500
+
+
 class FeeEntryQuerySet(VisibleToQuerySet):
     training_body_lookup = "loan__course__training_body_id"
 
@@ -138,6 +150,38 @@ class FeeEntryQuerySet(VisibleToQuerySet):
 
     def delete(self):
         raise LedgerIsAppendOnly(_("A ledger line is never deleted: record a reversal."))
+
+    def scrub_free_text(self) -> int:
+        """Empty the reference and the reason of these lines, which may name the person, and
+        change nothing else: the amounts, dates and links stay (loans.anonymisation). Return
+        how many lines were changed.
+
+        The one write the append-only ledger allows. A raw UPDATE of these two columns only;
+        on PostgreSQL, after `SET LOCAL defis.scrub_free_text = 'on'`, the only case in which
+        the ledger's trigger lets an UPDATE through (migration 0009), and switched off again
+        before the transaction goes on."""
+        ids = list(self.exclude(reference="", reason="").order_by().values_list("pk", flat=True))
+        if not ids:
+            return 0
+        meta = self.model._meta
+        connection = connections[self.db]
+        quote = connection.ops.quote_name
+        columns = ", ".join(
+            f"{quote(meta.get_field(name).column)} = ''" for name in SCRUBBED_FIELDS
+        )
+        with transaction.atomic(using=self.db), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(f"SET LOCAL {SCRUB_SETTING} = 'on'")
+            for start in range(0, len(ids), SCRUB_BATCH):
+                batch = ids[start : start + SCRUB_BATCH]
+                cursor.execute(
+                    f"UPDATE {quote(meta.db_table)} SET {columns} "
+                    f"WHERE {quote(meta.pk.column)} IN ({', '.join(['%s'] * len(batch))})",
+                    batch,
+                )
+            if connection.vendor == "postgresql":
+                cursor.execute(f"SET LOCAL {SCRUB_SETTING} = 'off'")
+        return len(ids)
 
 
 class LedgerIsAppendOnly(Exception):

@@ -1,6 +1,7 @@
 """anonymise_expired: who goes (the retention period after the last loan, nothing owed nor
-paid in advance), what is removed and what stays (the ledger, the reports' totals), the dry
-run, and running it again or at the same time (loans.anonymisation)."""
+paid in advance), what is removed and what stays (the ledger's amounts, the reports' totals),
+the dry run, running it again or at the same time, and what is refused on the loans
+afterwards (loans.anonymisation)."""
 
 import re
 import threading
@@ -11,14 +12,17 @@ from io import StringIO
 import pytest
 import time_machine
 from django.apps import apps
-from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib import messages
+from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection, connections, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from defis.audit import record_as
 from defis.periods import add_months
 from inventory.models import LaptopStatusChange
 from loans import anonymisation, balances, envelope_stats, ledger, lending, reconciliation
@@ -31,7 +35,7 @@ from tests.factories import (
     make_request,
     minor_trainee,
 )
-from trainees.models import Trainee
+from trainees.models import Attendance, Trainee, Workshop
 
 pytestmark = pytest.mark.django_db
 
@@ -422,13 +426,124 @@ def test_links_and_dates_stay(alice, agora, capture):
     )
 
 
-def test_the_ledger_is_untouched(alice, agora, capture):
-    borrower(alice, agora)
-    borrower(alice, agora, paid=None)  # owes: stays
+def test_the_ledger_keeps_its_amounts_and_loses_its_free_text(alice, agora, capture):
+    """A cheque's reference, a waiver's reason may name the person: emptied, and nothing else
+    of the ledger changes (its one allowed write, FeeEntry.objects.scrub_free_text)."""
+    lea = borrower(alice, agora, paid=None, first_name="Léa", last_name="Kerbrat")
+    loan = lea.loans.get()
+    with travel(ENDED):
+        owed = ledger.statement(loan).balance
+        ledger.payment_record(
+            loan=loan,
+            amount=owed - Decimal("7"),
+            method=FeeEntry.Method.CHEQUE,
+            paid_on=ENDED,
+            by=alice,
+            reference="Chèque Kerbrat n°1234",
+        )
+        ledger.waiver_record(loan=loan, amount="7.00", reason="Léa Kerbrat hospitalisée", by=alice)
+    # Owes, and stays: his ledger is left as it is.
+    stays = borrower(alice, agora, paid="7.00", last_name="Le Bihan")
+    with travel(ENDED):
+        ledger.waiver_record(
+            loan=stays.loans.get(), amount="1.00", reason="Yann Le Bihan malade", by=alice
+        )
     before = ledger_rows()
-    assert len(before) == 5
+    assert len(before) == 8
+    assert any(row["reference"] or row["reason"] for row in before if row["loan_id"] == loan.pk)
+
     run(months_after(ENDED, 25), capture=capture)
-    assert ledger_rows() == before
+
+    lea.refresh_from_db()
+    stays.refresh_from_db()
+    assert lea.is_anonymised and not stays.is_anonymised
+    after = ledger_rows()
+    for old, new in zip(before, after, strict=True):
+        if old["loan_id"] == loan.pk:
+            assert (new["reference"], new["reason"]) == ("", "")
+            old = {**old, "reference": "", "reason": ""}
+        assert new == old
+    assert "Kerbrat" not in repr(after)
+    assert "Yann Le Bihan malade" in repr(after)
+
+
+def test_a_balance_settled_in_cents_counts_as_settled(alice, agora, capture):
+    """0.10 + 0.20 + 13.70 paid for 14.00 charged: zero, exactly. SQLite adds decimals as
+    floats, and there the sum of the amounts is not 0."""
+    trainee = borrower(alice, agora, paid=None)
+    loan = trainee.loans.get()
+    with travel(ENDED):
+        assert ledger.statement(loan).balance == Decimal("14.00")
+        for amount in ("0.10", "0.20", "13.70"):
+            ledger.payment_record(
+                loan=loan, amount=amount, method=FeeEntry.Method.CASH, paid_on=ENDED, by=alice
+            )
+        assert ledger.statement(loan).balance == 0
+    run(months_after(ENDED, 25), capture=capture)
+    trainee.refresh_from_db()
+    assert trainee.is_anonymised
+
+
+def test_the_admin_log_names_the_code_wherever_it_named_them(client, root, alice, agora, capture):
+    """A workshop's change message names the attendances ("Léa Kerbrat · Premiers pas…"),
+    written as JSON ("L\u00e9a"): the code takes the name's place there too."""
+    lea = borrower(alice, agora, first_name="Léa", last_name="Kerbrat")
+    yann = borrower(alice, agora, paid="7.00", first_name="Yann", last_name="Le Bihan")
+    day = ENDED - timedelta(days=10)
+    with travel(day):
+        workshop = Workshop.objects.create(
+            date=day, duration_minutes=60, topic="Premiers pas", place="Lanester", facilitator="X"
+        )
+        client.force_login(root)
+        response = client.post(
+            reverse("admin:trainees_workshop_change", args=[workshop.pk]),
+            {
+                "topic": "Premiers pas",
+                "date": day.strftime("%d/%m/%Y"),
+                "start_time": "",
+                "duration_minutes": "60",
+                "place": "Lanester",
+                "facilitator": "X",
+                "notes": "",
+                "course": "",
+                "attendances-TOTAL_FORMS": "2",
+                "attendances-INITIAL_FORMS": "0",
+                "attendances-MIN_NUM_FORMS": "0",
+                "attendances-MAX_NUM_FORMS": "1000",
+                "attendances-0-trainee": str(lea.pk),
+                "attendances-0-present": "on",
+                "attendances-0-workshop": str(workshop.pk),
+                "attendances-1-trainee": str(yann.pk),
+                "attendances-1-present": "on",
+                "attendances-1-workshop": str(workshop.pk),
+            },
+        )
+        assert response.status_code == 302
+    # An entry about an attendance itself, named after her.
+    attendance = Attendance.objects.get(trainee=lea)
+    LogEntry.objects.create(
+        user=root,
+        content_type=ContentType.objects.get_for_model(Attendance),
+        object_id=str(attendance.pk),
+        object_repr=str(attendance),
+        action_flag=ADDITION,
+        change_message="",
+    )
+    logged = LogEntry.objects.get(content_type__model="workshop")
+    assert "L\\u00e9a Kerbrat" in logged.change_message
+
+    run(months_after(ENDED, 25), capture=capture)
+
+    lea.refresh_from_db()
+    assert lea.is_anonymised
+    entries = list(LogEntry.objects.values_list("object_repr", "change_message"))
+    assert not [entry for entry in entries if "Kerbrat" in repr(entry)]
+    logged.refresh_from_db()
+    assert lea.pseudonym in logged.get_change_message()
+    assert "Yann Le Bihan" in logged.get_change_message()  # still held: his name stays
+    assert LogEntry.objects.get(
+        object_repr__contains="Premiers pas", content_type__model="attendance"
+    ).object_repr.startswith(lea.pseudonym)
 
 
 # --- The reports -----------------------------------------------------------------------------
@@ -614,6 +729,133 @@ def test_two_runs_at_once_anonymise_each_trainee_once(alice, agora):
 # --- The record once anonymised ----------------------------------------------------------------
 
 
+def test_no_signed_scan_is_attached_once_anonymised(client, alice, agora, capture):
+    lea = borrower(alice, agora, first_name="Léa", last_name="Kerbrat")
+    run(months_after(ENDED, 25), capture=capture)
+    loan = lea.loans.get()
+    assert not loan.signed_scan
+    with travel(months_after(ENDED, 26)):
+        with pytest.raises(lending.LoanError) as refused:
+            lending.loan_attach_scan(loan=loan, upload=scan(), by=alice)
+        assert refused.value.code == "anonymised"
+        # Through the page: the refusal is a message, nothing is kept.
+        client.force_login(alice)
+        response = client.post(reverse("loans:loan_scan_upload", args=[loan.pk]), {"scan": scan()})
+    assert response.status_code == 302
+    assert [m.level for m in get_messages(response.wsgi_request)] == [messages.ERROR]
+    loan.refresh_from_db()
+    assert not loan.signed_scan
+    assert not loan.events.filter(kind=LoanEvent.Kind.SCAN_ATTACHED, at__gt=moment(ENDED)).exists()
+
+
+def owing_and_anonymised(alice, agora):
+    """A trainee anonymised while their loan owes 7 € (set directly: the command would not
+    have), so that only the refusal for anonymised trainees stands in the way."""
+    trainee = borrower(alice, agora, paid="7.00", first_name="Léa", last_name="Kerbrat")
+    Trainee.objects.filter(pk=trainee.pk).update(
+        first_name="",
+        last_name="ANON-7F3K9Q2M",
+        pseudonym="ANON-7F3K9Q2M",
+        anonymised_at=moment(ENDED),
+    )
+    return trainee.loans.get()
+
+
+def test_no_payment_waiver_or_reversal_is_recorded_once_anonymised(client, alice, agora):
+    loan = owing_and_anonymised(alice, agora)
+    payment = FeeEntry.objects.get(loan=loan, kind=FeeEntry.Kind.PAYMENT)
+    before = ledger_rows()
+    later = months_after(ENDED, 1)
+    with travel(later):
+        refusals = []
+        for record in (
+            lambda: ledger.payment_record(
+                loan=loan,
+                amount="7.00",
+                method=FeeEntry.Method.CHEQUE,
+                paid_on=later,
+                by=alice,
+                reference="Chèque Kerbrat",
+            ),
+            lambda: ledger.waiver_record(
+                loan=loan, amount="7.00", reason="Léa Kerbrat hospitalisée", by=alice
+            ),
+            lambda: ledger.entry_reverse(entry=payment, reason="Léa Kerbrat", by=alice),
+        ):
+            with pytest.raises(ledger.LedgerError) as refused:
+                record()
+            refusals.append(refused.value.code)
+        assert refusals == ["anonymised"] * 3
+        # Through the page: the form again, with the reason, nothing written.
+        client.force_login(alice)
+        response = client.post(
+            reverse("loans:payment_new", args=[loan.pk]),
+            {
+                "amount": "7,00",
+                "method": FeeEntry.Method.CHEQUE,
+                "paid_on": later.isoformat(),
+                "reference": "Chèque Kerbrat",
+                "received_by": alice.pk,
+            },
+        )
+    assert response.status_code == 200
+    assert loan.number in " ".join(response.context["form"].non_field_errors())
+    assert ledger_rows() == before
+
+
+def test_the_admin_no_longer_edits_the_notes_of_an_anonymised_trainees_loan(
+    client, root, alice, agora, capture
+):
+    lea = borrower(alice, agora, first_name="Léa", last_name="Kerbrat")
+    yann = borrower(alice, agora, paid="7.00", first_name="Yann", last_name="Le Bihan")
+    run(months_after(ENDED, 25), capture=capture)
+    client.force_login(root)
+    for trainee, editable in ((lea, False), (yann, True)):
+        loan = trainee.loans.get()
+        url = reverse("admin:loans_loan_change", args=[loan.pk])
+        page = client.get(url)
+        assert ("notes" in page.context["adminform"].form.fields) is editable
+        data = {"notes": "Léa a rappelé", "_save": "Enregistrer"}
+        for inline in page.context["inline_admin_formsets"]:
+            management = inline.formset.management_form
+            for name in management.fields:
+                data[f"{inline.formset.prefix}-{name}"] = management.initial.get(name, "")
+        assert client.post(url, data).status_code == 302
+        loan.refresh_from_db()
+        assert loan.notes == ("Léa a rappelé" if editable else "")
+
+
+def test_a_file_left_on_an_anonymised_trainees_loan_goes_at_the_next_run(alice, agora, capture):
+    lea = borrower(alice, agora)
+    run(months_after(ENDED, 25), capture=capture)
+    loan = lea.loans.get()
+    # A scan attached after the anonymisation, before uploads were refused: in storage, on
+    # the loan and in its history.
+    with travel(months_after(ENDED, 26)):
+        field = Loan._meta.get_field("signed_scan")
+        name = field.storage.save(field.generate_filename(loan, "scan.pdf"), scan())
+        Loan.objects.filter(pk=loan.pk).update(signed_scan=name)
+        loan.refresh_from_db()
+        loan.notes = ""
+        record_as(loan, alice).save()
+    assert field.storage.exists(name)
+    assert Loan.history.filter(id=loan.pk, signed_scan=name).exists()
+
+    today = months_after(ENDED, 27)
+    with travel(today), capture(execute=True):
+        done = anonymisation.anonymise_expired(today=today)
+
+    assert (done.anonymised, done.files_swept, done.files_deleted) == ([], 1, 1)
+    loan.refresh_from_db()
+    assert not loan.signed_scan
+    assert not field.storage.exists(name)
+    assert not Loan.history.filter(id=loan.pk).exclude(signed_scan="").exists()
+    # Nothing left: the next run has nothing to do.
+    after = snapshot()
+    run(months_after(ENDED, 28), capture=capture)
+    assert snapshot() == after
+
+
 def test_an_anonymised_record_cannot_be_edited(client, alice, agora, capture):
     trainee = borrower(alice, agora)
     run(months_after(ENDED, 25), capture=capture)
@@ -651,3 +893,22 @@ def test_the_retention_period_is_a_setting(client, alice, agora, capture, settin
     assert trainee.is_anonymised
     # The privacy notice says the same.
     assert "12 mois après la fin du dernier prêt" in client.get(reverse("privacy")).content.decode()
+
+
+def test_the_loan_page_offers_no_scan_upload_nor_ledger_entry_once_anonymised(client, alice, agora):
+    loan = owing_and_anonymised(alice, agora)
+    client.force_login(alice)
+    with travel(months_after(ENDED, 26)):
+        page = client.get(reverse("loans:loan", args=[loan.pk])).content.decode()
+    assert "ANON-7F3K9Q2M" in page
+    assert 'data-action="payment"' not in page
+    assert 'data-action="waiver"' not in page
+    assert 'data-action="reverse"' not in page
+    assert reverse("loans:loan_scan_upload", args=[loan.pk]) not in page
+    # The same page for a trainee who is not anonymised offers them (the test can fail).
+    Trainee.objects.filter(pk=loan.trainee_id).update(anonymised_at=None, pseudonym="")
+    with travel(months_after(ENDED, 26)):
+        page = client.get(reverse("loans:loan", args=[loan.pk])).content.decode()
+    assert 'data-action="payment"' in page
+    assert 'data-action="reverse"' in page
+    assert reverse("loans:loan_scan_upload", args=[loan.pk]) in page

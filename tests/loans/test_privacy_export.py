@@ -11,13 +11,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from pypdf import PdfReader
 
-from loans import ledger, lending
+from defis.audit import record_as
+from inventory.models import LaptopStatusChange
+from loans import ledger, lending, privacy
 from loans.models import FeeEntry, Loan, ReminderLog
-from loans.privacy import json_value
-from tests.factories import CourseFactory, TraineeFactory, make_loan, minor_trainee
+from loans.privacy import json_value, recipient_labels
+from tests.factories import CourseFactory, TraineeFactory, make_laptop, make_loan, minor_trainee
 from trainees.models import Attendance, Trainee, Workshop
 
 pytestmark = pytest.mark.django_db
@@ -25,6 +27,12 @@ pytestmark = pytest.mark.django_db
 
 def export_url(trainee, kind="json"):
     return reverse(f"loans:trainee_export_{kind}", args=[trainee.pk])
+
+
+def french_roles() -> str:
+    """How the PDF says a reminder went to the training body and to the Défis team."""
+    with translation.override("fr"):
+        return recipient_labels(["training_body", "defis_team"])
 
 
 def pdf_text(content: bytes) -> str:
@@ -38,8 +46,9 @@ def course(agora):
 
 @pytest.fixture
 def lea(alice, client, course):
-    """A minor with her guardian, a note, a loan handed over with its scan, a payment, a
-    reminder, a workshop, and a change of her record made by Alice through the page."""
+    """A minor with her guardian, a note, a loan handed over with its scan, a payment, two
+    reminders (one to her training body, one to it and to the Défis team), a workshop, and a
+    change of her record made by Alice through the page."""
     trainee = minor_trainee(
         course=course,
         first_name="Léa",
@@ -70,6 +79,13 @@ def lea(alice, client, course):
         loan=loan,
         recipients="coordination@agora.example",
         sent_at=timezone.now(),
+    )
+    ReminderLog.objects.create(
+        kind=ReminderLog.Kind.OVERDUE,
+        key=f"loan:{loan.pk}:y",
+        loan=loan,
+        recipients=f"coordination@agora.example, {alice.email}",
+        sent_at=timezone.now() + timedelta(minutes=1),
     )
     workshop = Workshop.objects.create(
         course=course,
@@ -170,7 +186,10 @@ def test_it_exports_every_field_of_the_trainee_as_json(client, alice, lea, other
     assert loan["ledger"][1]["reference"] == "REC-1"
     assert loan["ledger"][1]["received_by"] == "Alice Martin"
     assert loan["balance"] == "0.00"
-    assert loan["reminders"][0]["recipients"] == "coordination@agora.example"
+    assert {(r["kind"], tuple(r["sent_to"])) for r in loan["reminders"]} == {
+        ("ends_in_14", ("training_body",)),
+        ("overdue", ("training_body", "defis_team")),
+    }
 
     (workshop,) = data["workshops"]
     assert (workshop["topic"], workshop["duration_minutes"], workshop["present"]) == (
@@ -215,12 +234,107 @@ def test_the_pdf_opens_and_tells_everything_in_french(client, alice, lea, other)
         "7,00 €",
         "Découvrir Linux Mint",
         "Alice Martin",
-        "coordination@agora.example",
+        french_roles(),
     ):
         assert expected in text, expected
     assert "Lanester → Hennebont" in text
     for absent in ("Yann", "Le Bihan", other.loans.get().number):
         assert absent not in text
+
+
+def test_reminders_say_whom_they_went_to_not_the_staff_addresses(client, alice, lea):
+    client.force_login(alice)
+    json_text = client.get(export_url(lea)).content.decode()
+    pdf = pdf_text(client.get(export_url(lea, "pdf")).content)
+    for content in (json_text, pdf):
+        assert alice.email not in content
+        assert "coordination@agora.example" not in content
+    # "l’organisme de formation, l’équipe Défis"
+    assert french_roles() in pdf
+
+
+def test_the_history_of_the_loans_and_requests_is_exported(client, alice, lea):
+    """The old values of a loan's, a request's free text: what the anonymisation empties."""
+    loan = lea.loans.get()
+    for notes in ("Léa dit avoir des difficultés financières", "RAS"):
+        loan.notes = notes
+        record_as(loan, alice).save()
+    loan_request = loan.request
+    for justification in ("Première justification, détaillée", "Courte"):
+        loan_request.justification = justification
+        record_as(loan_request, alice).save()
+    client.force_login(alice)
+
+    data = json.loads(client.get(export_url(lea)).content)
+    (exported_loan,) = data["loans"]
+    assert exported_loan["history"][0]["type"] == "created"
+    changed = [entry for entry in exported_loan["history"] if "notes" in entry["changes"]]
+    assert [entry["changes"]["notes"] for entry in changed] == [
+        {"old": "", "new": "Léa dit avoir des difficultés financières"},
+        {"old": "Léa dit avoir des difficultés financières", "new": "RAS"},
+    ]
+    assert changed[0]["by"] == "Alice Martin"
+    # A link is given by name, a stored file only as there or not.
+    statuses = [
+        entry["changes"]["status"]
+        for entry in exported_loan["history"]
+        if "status" in entry["changes"]
+    ]
+    assert {"old": "prepared", "new": "active"} in statuses
+    scans = [
+        entry["changes"]["signed_scan"]
+        for entry in exported_loan["history"]
+        if "signed_scan" in entry["changes"]
+    ]
+    assert scans == [{"old": None, "new": True}]
+    (exported_request,) = data["loan_requests"]
+    justifications = [
+        entry["changes"]["justification"]
+        for entry in exported_request["history"]
+        if "justification" in entry["changes"]
+    ]
+    assert justifications == [
+        {"old": "Pas d’ordinateur à la maison.", "new": "Première justification, détaillée"},
+        {"old": "Première justification, détaillée", "new": "Courte"},
+    ]
+    laptops = [
+        entry["changes"]["laptop"]
+        for entry in exported_request["history"]
+        if "laptop" in entry["changes"]
+    ]
+    assert laptops == [{"old": None, "new": str(loan.laptop)}]
+
+    text = pdf_text(client.get(export_url(lea, "pdf")).content)
+    for expected in ("difficultés financières", "Première justification, détaillée"):
+        assert expected in text, expected
+
+
+def test_the_laptops_notes_about_their_loans_are_exported(client, alice, lea, other):
+    loan = lea.loans.get()
+    notes = list(
+        LaptopStatusChange.objects.filter(note__contains="Léa Kerbrat").order_by("changed_at", "pk")
+    )
+    assert len(notes) == 2  # reserved for her, lent to her
+    client.force_login(alice)
+
+    data = json.loads(client.get(export_url(lea)).content)
+    assert [(n["laptop"], n["note"]) for n in data["laptop_notes"]] == [
+        (loan.laptop.asset_tag, note.note) for note in notes
+    ]
+    assert data["laptop_notes"][1]["to_status"] == "on_loan"
+    assert data["laptop_notes"][1]["by"] == "Alice Martin"
+    text = pdf_text(client.get(export_url(lea, "pdf")).content)
+    assert notes[1].note in text.replace("\n", " ")
+
+
+def test_a_laptop_note_is_theirs_by_the_whole_number(alice):
+    laptop = make_laptop(by=alice)
+    for note in ("Lent to A (loan PRET-2026-0001)", "Lent to B (loan PRET-2026-00012)"):
+        LaptopStatusChange.objects.create(
+            laptop=laptop, to_status="on_loan", changed_at=timezone.now(), note=note
+        )
+    found = [change.note for change in privacy._laptop_notes(["PRET-2026-0001"])]
+    assert found == ["Lent to A (loan PRET-2026-0001)"]
 
 
 def test_an_unknown_trainee_is_404(client, alice):
@@ -238,33 +352,44 @@ def test_a_coordinator_cannot_export_even_his_own_trainee(client, bob, lea):
 def test_the_export_reads_a_fixed_number_of_queries(client, alice, course):
     trainee = TraineeFactory(course=course)
 
-    def queries():
+    def queries(kind):
         client.force_login(alice)
         with CaptureQueriesContext(connection) as context:
-            assert client.get(export_url(trainee)).status_code == 200
+            assert client.get(export_url(trainee, kind)).status_code == 200
         return len(context.captured_queries)
 
-    loan = make_loan(trainee, by=alice, status=Loan.Status.CLOSED)
-    ledger.payment_record(
-        loan=loan,
-        amount="7.00",
-        method=FeeEntry.Method.CASH,
-        paid_on=timezone.localdate(),
-        by=alice,
-    )
-    one_loan = queries()
-    for _ in range(3):
+    def a_loan(number):
+        """Closed, paid, reminded, its notes and its request's justification changed."""
         loan = make_loan(trainee, by=alice, status=Loan.Status.CLOSED)
         ledger.payment_record(
             loan=loan,
             amount="7.00",
-            method=FeeEntry.Method.CHEQUE,
+            method=FeeEntry.Method.CASH,
             paid_on=timezone.localdate(),
             by=alice,
+            reference=f"REC-{number}",
         )
+        ReminderLog.objects.create(
+            kind=ReminderLog.Kind.OVERDUE,
+            key=f"loan:{loan.pk}",
+            loan=loan,
+            recipients=f"coordination@agora.example, {alice.email}",
+            sent_at=timezone.now(),
+        )
+        loan.notes = f"Note {number}"
+        record_as(loan, alice).save()
+        loan.request.justification = f"Justification {number}"
+        record_as(loan.request, alice).save()
+
+    a_loan(1)
+    one_loan = queries("json"), queries("pdf")
+    for number in range(2, 5):
+        a_loan(number)
     trainee.town = "Lorient"
     trainee.save()
-    assert queries() == one_loan
+    assert (queries("json"), queries("pdf")) == one_loan
+    assert Loan.history.filter(trainee=trainee).count() >= 4 * 4
+    assert LaptopStatusChange.objects.filter(note__contains=trainee.last_name).count() == 4 * 3
 
 
 def test_an_anonymised_trainee_exports_only_the_code(client, alice, course):
