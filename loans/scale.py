@@ -31,7 +31,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_CEILING, Decimal
 
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from defis.models import Counter, User
@@ -64,6 +64,26 @@ class Counts:
 
 
 DESIGN_SCALE = Counts()
+
+
+def fraction_of_design(fraction: float) -> Counts:
+    """`fraction` of the design scale (1 = the design scale itself), never below a handful of
+    each, for a quick look (`seed_scale --fraction`, `bench_money --fraction`)."""
+    design = DESIGN_SCALE
+    if fraction == 1:
+        return design
+
+    def part(value, least=1):
+        return max(least, round(value * fraction))
+
+    return Counts(
+        territories=design.territories,
+        training_bodies=part(design.training_bodies, 2),
+        trainees=part(design.trainees, 20),
+        laptops=part(design.laptops, 20),
+        loans=part(design.loans, 20),
+        ledger_lines=part(design.ledger_lines, 50),
+    )
 
 
 class ScaleError(Exception):
@@ -172,6 +192,16 @@ def generate(
         raise ScaleError("The design-scale dataset is already in this database.")
     with transaction.atomic():
         return _Builder(today=today, by=by, counts=counts, seed=seed, progress=progress).run()
+
+
+def analyze() -> None:
+    """On PostgreSQL, give the planner its statistics, as autovacuum would some time after a
+    bulk load (SQLite needs nothing)."""
+    if connection.vendor != "postgresql":
+        return
+    tables = connection.introspection.django_table_names(only_existing=True)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(map(connection.ops.quote_name, tables)))
 
 
 def _short_name(index: int) -> str:

@@ -114,7 +114,7 @@ class Command(BaseCommand):
     def handle(self, *args, runs, fraction, check, **options):
         if runs < 1 or not 0 < fraction <= 1:
             raise CommandError("--runs must be at least 1, --fraction between 0 and 1.")
-        counts = self.counts(fraction)
+        counts = scale.fraction_of_design(fraction)
         self.stderr.write(
             f"Making {counts.loans} loans and {counts.ledger_lines} ledger lines in a "
             "throwaway database…"
@@ -136,11 +136,7 @@ class Command(BaseCommand):
                 )
             )
             self.stderr.write("")
-            if connection.vendor == "postgresql":
-                # As autovacuum would after a bulk load: the planner gets its statistics.
-                tables = connection.introspection.django_table_names(only_existing=True)
-                with connection.cursor() as cursor:
-                    cursor.execute("ANALYZE " + ", ".join(map(connection.ops.quote_name, tables)))
+            scale.analyze()  # as autovacuum would after a bulk load
             envelope = summary.envelopes[-1]  # the current one: most loans, every open loan
             measures = self.measure_reads(envelope, staff=staff, runs=runs)
             billing = self.measure_billing()
@@ -150,23 +146,6 @@ class Command(BaseCommand):
             missed.append("billing")
         if check and missed:
             raise CommandError(f"Targets of issue 6 missed: {', '.join(missed)}.")
-
-    def counts(self, fraction: float) -> scale.Counts:
-        design = scale.DESIGN_SCALE
-        if fraction == 1:
-            return design
-
-        def part(value, least=1):
-            return max(least, round(value * fraction))
-
-        return scale.Counts(
-            territories=design.territories,
-            training_bodies=part(design.training_bodies, 2),
-            trainees=part(design.trainees, 20),
-            laptops=part(design.laptops, 20),
-            loans=part(design.loans, 20),
-            ledger_lines=part(design.ledger_lines, 50),
-        )
 
     def progress(self, step: str, done: int, total: int):
         sys.stderr.write(f"\r  {step}: {done}/{total}\033[K")
