@@ -1,9 +1,35 @@
+from functools import cache
+
 from django.contrib.auth.models import AbstractUser
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils.encoding import force_str
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
+
+
+@cache
+def _choice_labels(field, language) -> dict:
+    """A field's choices as {value: label} in `language`, worked out once per process."""
+    return {value: force_str(label) for value, label in field.flatchoices}
+
+
+class ChoiceLabels:
+    """`get_<field>_display()` from labels translated once per language and process.
+
+    Django's own hashes every lazy label of the field at each call (a translation lookup
+    each): about 40 µs a call, so several milliseconds for a list of 50 rows showing a few
+    such fields. Mixed into the models whose choices the lists show."""
+
+    def _get_FIELD_display(self, field):
+        value = getattr(self, field.attname)
+        try:
+            label = _choice_labels(field, get_language()).get(value, value)
+        except TypeError:  # an unhashable value: Django's own way
+            return super()._get_FIELD_display(field)
+        return force_str(label, strings_only=True)
 
 
 class User(AbstractUser):

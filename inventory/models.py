@@ -16,6 +16,8 @@ from django.utils.translation import pgettext_lazy
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
+from defis.models import ChoiceLabels
+
 ASSET_TAG_PREFIX = "DEF-"
 ASSET_TAG_COUNTER = "asset_tag"
 
@@ -29,7 +31,7 @@ def normalise_serial(value) -> str:
     return "" if value is None else str(value).strip().upper()
 
 
-class Donor(models.Model):
+class Donor(ChoiceLabels, models.Model):
     """A company, local authority, association or person who gives laptops."""
 
     class Kind(models.TextChoices):
@@ -124,7 +126,7 @@ class LaptopQuerySet(models.QuerySet):
         )
 
 
-class Laptop(models.Model):
+class Laptop(ChoiceLabels, models.Model):
     class Status(models.TextChoices):
         INTAKE = "intake", pgettext_lazy("laptop status", "Intake")
         REFURBISHING = "refurbishing", pgettext_lazy("laptop status", "Refurbishing")
@@ -376,7 +378,7 @@ class Laptop(models.Model):
         return self.status in self.IN_WORKSHOP
 
 
-class LaptopStatusChange(models.Model):
+class LaptopStatusChange(ChoiceLabels, models.Model):
     """One row per change of a laptop's status: the laptop's history."""
 
     laptop = models.ForeignKey(
@@ -407,7 +409,7 @@ class LaptopStatusChange(models.Model):
         return f"{self.laptop.asset_tag}: {self.from_status or '∅'} → {self.to_status}"
 
 
-class WipeRecord(models.Model):
+class WipeRecord(ChoiceLabels, models.Model):
     """A data erasure: no trainee's (or donor's) data reaches the next user."""
 
     class Method(models.TextChoices):

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
+from defis.models import ChoiceLabels
 from defis.periods import months_started
 from defis.permissions import VisibleToQuerySet
 
@@ -266,7 +267,7 @@ class TraineeQuerySet(VisibleToQuerySet):
         return self.filter(query)
 
 
-class Trainee(models.Model):
+class Trainee(ChoiceLabels, models.Model):
     """A person enrolled on a course, who may borrow a laptop. Personal data: kept only for
     the programme, shown only to Défis and to the trainee's own training body."""
 

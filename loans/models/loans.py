@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
+from defis.models import ChoiceLabels
 from defis.periods import months_started
 from defis.permissions import VisibleToQuerySet
 from inventory.models import Laptop
@@ -142,7 +143,7 @@ class LoanQuerySet(VisibleToQuerySet):
         )
 
 
-class Loan(models.Model):
+class Loan(ChoiceLabels, models.Model):
     """A laptop lent to a trainee for the length of their course, under a signed agreement.
 
     Its status changes only through loans.lending, which locks the row, checks the move
@@ -371,7 +372,7 @@ class Loan(models.Model):
         )
 
 
-class LoanEvent(models.Model):
+class LoanEvent(ChoiceLabels, models.Model):
     """One row per move of a loan: the timeline on the loan's page."""
 
     class Kind(models.TextChoices):
@@ -411,7 +412,7 @@ class LoanEvent(models.Model):
         return f"{self.loan.number}: {self.get_kind_display()}"
 
 
-class ReminderLog(models.Model):
+class ReminderLog(ChoiceLabels, models.Model):
     """What send_reminders has sent: the unique key makes every reminder go once, even when
     the command runs twice, or on two servers at the same time."""
 

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
+from defis.models import ChoiceLabels
 from defis.money import format_euros
 from defis.permissions import VisibleToQuerySet
 from trainees.models import Territory, TrainingBody
@@ -188,7 +189,7 @@ class LedgerIsAppendOnly(Exception):
     """An attempt to change or delete a ledger line."""
 
 
-class FeeEntry(models.Model):
+class FeeEntry(ChoiceLabels, models.Model):
     """One line of a loan's ledger. Balance = the sum of the amounts: a charge is positive,
     a payment or a waiver negative, a reversal the opposite of the line it cancels."""
 

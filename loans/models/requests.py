@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
+from defis.models import ChoiceLabels
 from defis.permissions import VisibleToQuerySet
 from inventory.models import Laptop
 from trainees.models import Trainee
@@ -30,7 +31,7 @@ class LoanRequestQuerySet(VisibleToQuerySet):
         return self.filter(status=LoanRequest.Status.WAITLISTED).order_by("submitted_at", "pk")
 
 
-class LoanRequest(models.Model):
+class LoanRequest(ChoiceLabels, models.Model):
     """A coordinator asks for a laptop for one trainee; Défis approves, waitlists or rejects."""
 
     class Status(models.TextChoices):
@@ -147,7 +148,7 @@ class LoanRequest(models.Model):
         return f"D-{self.pk:05d}" if self.pk else ""
 
 
-class LoanRequestEvent(models.Model):
+class LoanRequestEvent(ChoiceLabels, models.Model):
     """One row per change of a request's status: what the coordinator follows."""
 
     request = models.ForeignKey(

@@ -201,8 +201,8 @@ class Command(BaseCommand):
 
     def pages(self, staff, summary) -> list[Page]:
         envelope = summary.envelopes[-1]  # the current one: most loans, every open loan
-        # The loan on loan (any, in a tiny dataset) with the most ledger lines; the coordinator of the body with the
-        # most trainees.
+        # The loan on loan (any, in a tiny dataset) with the most ledger lines; the
+        # coordinator of the body with the most trainees.
         loan = (
             Loan.objects.annotate(
                 lines=Count("fee_entries"),
