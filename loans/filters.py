@@ -3,6 +3,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from defis.permissions import is_staff_member
+from trainees.filters import CourseChoiceFilter, ListedModelChoiceFilter
 from trainees.models import Course, Territory, TrainingBody
 
 from .models import LoanRequest
@@ -17,19 +18,19 @@ class RequestFilter(django_filters.FilterSet):
         method="with_status",
         empty_label=_("All"),
     )
-    course = django_filters.ModelChoiceFilter(
+    course = CourseChoiceFilter(
         label=_("Course"),
         field_name="trainee__course",
         queryset=Course.objects.none(),
         empty_label=_("All"),
     )
-    training_body = django_filters.ModelChoiceFilter(
+    training_body = ListedModelChoiceFilter(
         label=_("Training body"),
         field_name="trainee__course__training_body",
         queryset=TrainingBody.objects.all(),
         empty_label=_("All"),
     )
-    territory = django_filters.ModelChoiceFilter(
+    territory = ListedModelChoiceFilter(
         label=_("Territory"),
         field_name="trainee__course__training_body__territory",
         queryset=Territory.objects.all(),

@@ -9,8 +9,7 @@ and changes nothing.
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -23,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from defis.pdf import pdf_response
 from defis.permissions import is_staff_member, staff_or_coordinator_required, staff_required
+from trainees.filters import page_of
 
 from . import agreements, balances, lending
 from .envelope_forms import refused_by_envelope
@@ -77,14 +77,22 @@ def allowed_actions(loan: Loan, user) -> list[str]:
 
 
 def _status_counts(user, today):
-    """How many loans of each kind the user may see: three small queries, whatever the
-    number of loans; "overdue" and "ending soon" are the queryset's own definitions."""
+    """How many loans of each kind the user may see: one query, whatever the number of loans;
+    "overdue" and "ending soon" are the queryset's own definitions."""
     visible = Loan.objects.visible_to(user).order_by()
-    counts = dict(visible.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
-    counts = {status.value: counts.get(status.value, 0) for status in Status}
-    counts["total"] = sum(counts.values())
-    counts["overdue"] = visible.overdue(today=today).count()
-    counts["ending_soon"] = visible.ending_soon(today=today, days=ENDING_SOON_DAYS).count()
+    overdue = visible.overdue(today=today).values("pk")
+    ending_soon = visible.ending_soon(today=today, days=ENDING_SOON_DAYS).values("pk")
+    rows = visible.values("status").annotate(
+        n=Count("pk"),
+        overdue=Count("pk", filter=Q(pk__in=overdue)),
+        ending_soon=Count("pk", filter=Q(pk__in=ending_soon)),
+    )
+    counts = {status.value: 0 for status in Status} | {"overdue": 0, "ending_soon": 0}
+    for row in rows:
+        counts[row["status"]] = row["n"]
+        counts["overdue"] += row["overdue"]
+        counts["ending_soon"] += row["ending_soon"]
+    counts["total"] = sum(counts[status.value] for status in Status)
     return counts
 
 
@@ -135,11 +143,15 @@ def loan_list(request):
     data = request.GET.copy()
     data.setdefault("status", OPEN)
     filterset = LoanFilter(data, queryset=_loans(request.user), user=request.user, today=today)
-    queryset = filterset.qs if filterset.is_valid() else Loan.objects.none()
-    queryset = balances.with_balance(queryset)  # the balance column, in the same query
-    if data.get("end"):
-        queryset = queryset.order_by("planned_end_date", "pk")
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    filtered = filterset.qs if filterset.is_valid() else Loan.objects.none()
+    page = page_of(
+        filtered,
+        request.GET.get("page"),
+        order_by=("planned_end_date", "pk") if data.get("end") else Loan._meta.ordering,
+        # The balance column, in the same query, for the page's loans only.
+        rows=balances.with_balance(_loans(request.user)),
+        per_page=PAGE_SIZE,
+    )
     for loan in page:
         loan.overdue = loan.is_overdue(today=today)
     counts = _status_counts(request.user, today)

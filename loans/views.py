@@ -6,7 +6,6 @@ request answers 404. Decisions are staff only; a coordinator may cancel their ow
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_POST
 from defis.forms import is_id
 from defis.permissions import is_staff_member, staff_or_coordinator_required, staff_required
 from inventory.models import Laptop
+from trainees.filters import page_of
 from trainees.models import Course, Trainee
 
 from . import services
@@ -53,16 +53,17 @@ def request_list(request):
     data = request.GET.copy()
     data.setdefault("status", OPEN)
     filterset = RequestFilter(data, queryset=_requests(request.user), user=request.user)
-    queryset = filterset.qs if filterset.is_valid() else LoanRequest.objects.none()
+    filtered = filterset.qs if filterset.is_valid() else LoanRequest.objects.none()
     # Waitlisted first, in waitlist order; then the others, oldest first.
-    queryset = queryset.order_by("submitted_at", "pk")
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-    positions = {
-        pk: position
-        for position, pk in enumerate(
-            LoanRequest.objects.waitlist().values_list("pk", flat=True), start=1
-        )
-    }
+    page = page_of(
+        filtered,
+        request.GET.get("page"),
+        order_by=("submitted_at", "pk"),
+        rows=_requests(request.user),
+        per_page=PAGE_SIZE,
+    )
+    waitlist = list(LoanRequest.objects.waitlist().values_list("pk", flat=True))
+    positions = {pk: position for position, pk in enumerate(waitlist, start=1)}
     for item in page:
         item.position = positions.get(item.pk)
     query = request.GET.copy()
@@ -74,7 +75,12 @@ def request_list(request):
         "is_staff": is_staff_member(request.user),
     }
     if context["is_staff"]:
-        context.update(_stock_summary())
+        # As _stock_summary, from the waitlist read above.
+        context.update(
+            ready_count=Laptop.objects.in_stock().count(),
+            waiting_count=len(waitlist),
+            next_request=services.next_on_waitlist() if waitlist else None,
+        )
     return render(request, "loans/request_list.html", context)
 
 

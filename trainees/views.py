@@ -5,7 +5,6 @@ answers 404, and form choices list only the user's own.
 """
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -20,7 +19,7 @@ from defis.permissions import (
     staff_or_coordinator_required,
 )
 
-from .filters import CourseFilter, TraineeFilter
+from .filters import CourseFilter, TraineeFilter, page_of
 from .forms import CourseForm, TraineeForm
 from .models import Coordinator, Course, Trainee
 
@@ -38,11 +37,11 @@ def _filtered(filterset):
     return filterset.qs
 
 
-def _page(request, queryset):
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+def _page_query(request) -> str:
+    """The list's query string without its page, for the links to the other pages."""
     query = request.GET.copy()
     query.pop("page", None)
-    return page, query.urlencode()
+    return query.urlencode()
 
 
 @coordinator_required
@@ -77,15 +76,17 @@ def portal_home(request):
 
 @staff_or_coordinator_required
 def course_list(request):
-    courses = (
-        Course.objects.visible_to(request.user)
-        .select_related("training_body")
-        .annotate(trainee_count=Count("trainees"))
-        .order_by("-start_date", "title")
-    )
+    courses = Course.objects.visible_to(request.user)
     filterset = CourseFilter(request.GET or None, queryset=courses, user=request.user)
-    page, page_query = _page(request, _filtered(filterset))
-    context = {"filter": filterset, "page_obj": page, "page_query": page_query}
+    page = page_of(
+        _filtered(filterset),
+        request.GET.get("page"),
+        order_by=("-start_date", "title"),
+        # The trainees counted for the page's courses only.
+        rows=courses.select_related("training_body").annotate(trainee_count=Count("trainees")),
+        per_page=PAGE_SIZE,
+    )
+    context = {"filter": filterset, "page_obj": page, "page_query": _page_query(request)}
     return render(request, "trainees/course_list.html", context)
 
 
@@ -130,18 +131,21 @@ def course_edit(request, pk):
 
 @staff_or_coordinator_required
 def trainee_list(request):
-    trainees = (
-        Trainee.objects.visible_to(request.user)
-        .select_related("course__training_body")
-        .prefetch_related(Prefetch(REQUESTS, to_attr="requests_newest_first"))
-        .order_by("last_name", "first_name", "pk")
-    )
+    trainees = Trainee.objects.visible_to(request.user)
     filterset = TraineeFilter(request.GET or None, queryset=trainees, user=request.user)
-    page, page_query = _page(request, _filtered(filterset))
+    page = page_of(
+        _filtered(filterset),
+        request.GET.get("page"),
+        order_by=("last_name", "first_name", "pk"),
+        rows=trainees.select_related("course__training_body").prefetch_related(
+            Prefetch(REQUESTS, to_attr="requests_newest_first")
+        ),
+        per_page=PAGE_SIZE,
+    )
     context = {
         "filter": filterset,
         "page_obj": page,
-        "page_query": page_query,
+        "page_query": _page_query(request),
         "show_training_body": is_staff_member(request.user),
     }
     return render(request, "trainees/trainee_list.html", context)
