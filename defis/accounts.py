@@ -5,11 +5,26 @@ from importlib import import_module
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.backends import ModelBackend
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+
+class UserBackend(ModelBackend):
+    """Django's backend, but the user of a session comes with their coordinator profile in
+    the same query: every page asks for the role (defis.permissions.role_of), which would
+    otherwise cost a second query on each request."""
+
+    def get_user(self, user_id):
+        users = get_user_model()._default_manager.select_related("coordinator")
+        try:
+            user = users.get(pk=user_id)
+        except users.model.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
 
 
 def lockout_response(request, original_response=None, credentials=None):

@@ -138,3 +138,22 @@ def test_it_ends_the_session_of_a_deactivated_account(client, bob):
     response = client.get(reverse("trainees:portal"))
     assert response.status_code == 302
     assert response.url.startswith(reverse("login"))
+
+
+def test_a_sessions_user_comes_with_their_role_in_one_query(
+    client, alice, bob, password, django_assert_num_queries
+):
+    from defis.accounts import UserBackend
+    from defis.permissions import Role, role_of
+
+    backend = UserBackend()
+    for user, role in ((alice, Role.STAFF), (bob, Role.COORDINATOR)):
+        with django_assert_num_queries(1):
+            loaded = backend.get_user(user.pk)
+            assert role_of(loaded) is role
+    # A login through the form keeps this backend in the session.
+    assert client.post(reverse("login"), {"username": "bob", "password": password}).status_code
+    assert client.session["_auth_user_backend"] == "defis.accounts.UserBackend"
+    bob.is_active = False
+    bob.save(update_fields=["is_active"])
+    assert backend.get_user(bob.pk) is None and backend.get_user(10**9) is None
