@@ -3,7 +3,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Q, Value
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -30,6 +30,26 @@ def home(request):
     return render(request, "defis/no_role.html", {"association": Association.objects.current()})
 
 
+def _counts_by_status() -> tuple[dict[str, int], dict[str, int]]:
+    """The laptops and the open requests counted by status, in one query."""
+
+    def by_status(queryset, what):
+        return (
+            queryset.order_by()
+            .values("status")
+            .annotate(count=Count("id"), what=Value(what))
+            .values_list("what", "status", "count")
+        )
+
+    counts = {"laptops": {}, "requests": {}}
+    rows = by_status(Laptop.objects.all(), "laptops").union(
+        by_status(LoanRequest.objects.open(), "requests"), all=True
+    )
+    for what, status, count in rows:
+        counts[what][status] = count
+    return counts["laptops"], counts["requests"]
+
+
 @staff_required
 def dashboard(request):
     training_bodies = (
@@ -48,7 +68,7 @@ def dashboard(request):
         staff_count=Count("id", filter=Q(is_staff=True, coordinator__isnull=True)),
         coordinator_count=Count("id", filter=Q(coordinator__isnull=False)),
     )
-    laptop_counts = dict(Laptop.objects.order_by().values_list("status").annotate(n=Count("id")))
+    laptop_counts, request_counts = _counts_by_status()
     today = timezone.localdate()
     loan_counts = Loan.objects.aggregate(
         prepared=Count("id", filter=Q(status=Loan.Status.PREPARED)),
@@ -62,9 +82,6 @@ def dashboard(request):
             ),
         ),
         overdue=Count("id", filter=Q(status=Loan.Status.ACTIVE, planned_end_date__lt=today)),
-    )
-    request_counts = dict(
-        LoanRequest.objects.open().order_by().values_list("status").annotate(n=Count("id"))
     )
     # The budget envelopes running today (issue 6), with their figures: one query.
     envelope_figures = [

@@ -7,8 +7,8 @@ loans and 150,000 ledger lines).
   into `loans.envelopes.Figures`.
 - `envelope_stats(envelope, today=)`: everything the envelope's page shows: the drawings per
   calendar month, the burn-down series (actual, then the committed periods of the open loans
-  month by month to the envelope's end), the pace of the last months, and the breakdowns per
-  training body and per territory. Five queries.
+  month by month to the envelope's end), the pace of the last months, the breakdowns per
+  training body and per territory, and the names of those the envelope funds. Three queries.
 
 Consumed = the funder's shares drawn by the charges (net of reversals); committed = the planned
 periods of open loans not charged yet, times the funder's share, as in loans.envelopes.
@@ -16,12 +16,13 @@ periods of open loans not charged yet, times the funder's share, as in loans.env
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 from django.db.models import (
     Count,
+    DateField,
     DecimalField,
     F,
     IntegerField,
@@ -33,7 +34,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Greatest
 
-from trainees.models import TrainingBody
+from trainees.models import Territory, TrainingBody
 
 from .envelopes import Figures, charged_periods
 from .models import BudgetEnvelope, FeeEntry, Loan
@@ -158,6 +159,9 @@ class EnvelopeStats:
     pace: Decimal | None = None  # average drawn per month lately
     pace_months: int = 0  # over how many complete months
     current_index: int = 0
+    # The names of the training bodies and territories the envelope funds, by name.
+    funded_training_bodies: list[str] = field(default_factory=list)
+    funded_territories: list[str] = field(default_factory=list)
 
     @property
     def end_month(self) -> date:
@@ -201,88 +205,136 @@ class EnvelopeStats:
         return month is not None and month <= self.end_month
 
 
-def _drawn_by_month(envelope) -> dict[int, Decimal]:
-    """Grouped by day in SQL (a few hundred days a year, read along the (envelope, date)
-    index), by month in Python: SQLite truncates dates to months row by row, slowly."""
-    rows = (
-        FeeEntry.objects.filter(envelope=envelope)
-        .order_by()
-        .values("entry_date")
-        .annotate(drawn=Sum("envelope_amount"))
-        .values_list("entry_date", "drawn")
-    )
-    drawn: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for day, amount in rows:
-        drawn[month_index(day)] += Decimal(amount or 0)
-    return dict(drawn)
-
-
-def _open_loans(envelope):
-    """(start date, planned periods, periods charged, training body) of each open loan."""
-    return (
-        Loan.objects.open()
-        .filter(envelope=envelope)
-        .order_by()
-        .annotate(charged_periods=charged_periods())
-        .values_list("start_date", "planned_periods", "charged_periods", "course__training_body_id")
-    )
-
-
-def _by_body(envelope) -> dict[int, Breakdown]:
-    rows: dict[int, Breakdown] = {}
-
-    def row(pk):
-        return rows.setdefault(pk, Breakdown(pk=pk, name=""))
-
-    entries = (
-        FeeEntry.objects.filter(envelope=envelope)
-        .order_by()
-        .values("loan__course__training_body_id")
+def _ledger(envelope):
+    """The lines drawing on the envelope, summed twice in one query (a few hundred rows):
+    per day (training body None), and per training body (day None) with its loan months
+    charged and not reversed. Rows of (day, training body, drawn, months charged)."""
+    lines = FeeEntry.objects.filter(envelope=envelope).order_by()
+    # The lines reversed, as a NOT IN over the few reversals: PostgreSQL hashes them once,
+    # where a join on `reversed_by` sorted every line of the envelope (on disk, at the
+    # design scale).
+    reversed_lines = FeeEntry.objects.filter(reverses__isnull=False).values("reverses")
+    per_day = (
+        lines.values("entry_date")
         .annotate(
-            consumed=Sum("envelope_amount"),
-            months=Count("pk", filter=Q(kind=FeeEntry.Kind.CHARGE, reversed_by__isnull=True)),
+            drawn=Sum("envelope_amount"),
+            body=Value(None, output_field=IntegerField()),
+            months=Value(0),
         )
-        .values_list("loan__course__training_body_id", "consumed", "months")
+        .values_list("entry_date", "body", "drawn", "months")
     )
-    for pk, consumed, months in entries:
-        line = row(pk)
-        line.consumed = Decimal(consumed or 0)
-        line.months_charged = months
-    loans = (
-        Loan.objects.filter(envelope=envelope)
-        .exclude(status=Loan.Status.CANCELLED)
-        .order_by()
+    per_body = (
+        lines.values("loan__course__training_body_id")
+        .annotate(
+            day=Value(None, output_field=DateField()),
+            drawn=Sum("envelope_amount"),
+            months=Count("pk", filter=Q(kind=FeeEntry.Kind.CHARGE) & ~Q(pk__in=reversed_lines)),
+        )
+        .values_list("day", "loan__course__training_body_id", "drawn", "months")
+    )
+    return per_day.union(per_body, all=True)
+
+
+def _loans_by_body(envelope):
+    """The envelope's loans, cancelled ones left out, as rows of (training body, pk, loans,
+    start date, planned periods, periods charged): one row for each open loan, then one per
+    training body counting its other loans (pk and the rest None)."""
+    loans = Loan.objects.filter(envelope=envelope).order_by()
+    nothing = Value(None, output_field=IntegerField())
+    open_loans = loans.filter(status__in=Loan.OPEN).values_list(
+        "course__training_body_id",
+        "pk",
+        Value(1),
+        "start_date",
+        "planned_periods",
+        charged_periods(),
+    )
+    others = (
+        loans.exclude(status__in=[*Loan.OPEN, Loan.Status.CANCELLED])
         .values("course__training_body_id")
-        .annotate(total=Count("pk"), open=Count("pk", filter=Q(status__in=Loan.OPEN)))
-        .values_list("course__training_body_id", "total", "open")
+        .annotate(count=Count("pk"))
+        .values_list("course__training_body_id", nothing, "count", nothing, nothing, nothing)
     )
-    for pk, total, open_count in loans:
-        line = row(pk)
-        line.loans_total = total
-        line.loans_open = open_count
-    return rows
+    return open_loans.union(others, all=True)
+
+
+# The parts of `_names`, in the order they come.
+FUNDED_BODY, FUNDED_TERRITORY, SHOWN_BODY = 0, 1, 2
+
+
+def _names(envelope, body_ids):
+    """The names the page shows, in one query: the training bodies and the territories the
+    envelope names (each in their usual order, by name), and the training bodies of the
+    breakdown with their territories. Rows of (part, name, pk, territory pk, territory
+    name)."""
+
+    def part(queryset, number, territory, territory_name):
+        return (
+            queryset.order_by()
+            .annotate(
+                part=Value(number),
+                territory_pk=territory,
+                territory_name=territory_name,
+            )
+            .values_list("part", "name", "pk", "territory_pk", "territory_name")
+        )
+
+    rows = part(
+        TrainingBody.objects.filter(envelopes=envelope),
+        FUNDED_BODY,
+        F("territory_id"),
+        F("territory__name"),
+    ).union(
+        part(Territory.objects.filter(envelopes=envelope), FUNDED_TERRITORY, F("pk"), F("name")),
+        part(
+            TrainingBody.objects.filter(pk__in=body_ids),
+            SHOWN_BODY,
+            F("territory_id"),
+            F("territory__name"),
+        ),
+        all=True,
+    )
+    return list(rows.order_by("part", "name"))
 
 
 def envelope_stats(envelope: BudgetEnvelope, *, today: date) -> EnvelopeStats:
-    """The envelope's page: five queries (drawings per month, open loans, ledger and loans
-    per training body, the training bodies' names), then arithmetic."""
+    """The envelope's page: three queries (the ledger and the loans per training body, then
+    the names), then arithmetic."""
     share = envelope.funder_share
     current = month_index(today)
-    drawn = _drawn_by_month(envelope)
+    bodies: dict[int, Breakdown] = {}
+
+    def body(pk) -> Breakdown:
+        return bodies.setdefault(pk, Breakdown(pk=pk, name=""))
+
+    drawn: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for day, body_id, amount, months in _ledger(envelope):
+        amount = Decimal(amount or 0)
+        if day is not None:
+            drawn[month_index(day)] += amount
+        else:
+            line = body(body_id)
+            line.consumed = amount
+            line.months_charged = months
+    drawn = dict(drawn)
 
     # The committed periods, month by month: a loan's remaining periods are the ones after
     # those charged; one that should have started already (billing not run yet) counts in
     # the current month. A difference array keeps this linear in the number of loans.
     steps: dict[int, int] = defaultdict(int)
-    committed_by_body: dict[int, int] = defaultdict(int)
     remaining_total = 0
     last_committed = None
-    for start, planned, charged, body_id in _open_loans(envelope):
+    for body_id, open_loan, count, start, planned, charged in _loans_by_body(envelope):
+        line = body(body_id)
+        line.loans_total += count
+        if open_loan is None:
+            continue
+        line.loans_open += 1
         remaining = planned - charged
         if remaining <= 0:
             continue
         remaining_total += remaining
-        committed_by_body[body_id] += remaining
+        line.committed += share * remaining
         first = month_index(start) + charged
         last = month_index(start) + planned - 1
         late = min(last, current - 1) - first + 1
@@ -333,23 +385,20 @@ def envelope_stats(envelope: BudgetEnvelope, *, today: date) -> EnvelopeStats:
         average = sum((drawn.get(index, ZERO) for index in recent), ZERO) / len(recent)
         pace = average.quantize(CENT) if average > 0 else None
 
-    bodies = _by_body(envelope)
-    for body_id, periods in committed_by_body.items():
-        bodies.setdefault(body_id, Breakdown(pk=body_id, name="")).committed = share * periods
-    names = {
-        body.pk: body
-        for body in TrainingBody.objects.filter(pk__in=list(bodies))
-        .select_related("territory")
-        .only("name", "short_name", "territory__name")
-    }
+    funded_bodies, funded_territories = [], []
+    for part, name, pk, territory_pk, territory_name in _names(envelope, list(bodies)):
+        if part == FUNDED_BODY:
+            funded_bodies.append(name)
+        elif part == FUNDED_TERRITORY:
+            funded_territories.append(name)
+        else:
+            line = bodies[pk]
+            line.name = name
+            line.territory_pk = territory_pk
+            line.territory_name = territory_name
     territories: dict[int, Breakdown] = {}
     total = Breakdown(pk=None, name="")
-    for pk, line in bodies.items():
-        body = names.get(pk)
-        if body is not None:
-            line.name = body.name
-            line.territory_pk = body.territory_id
-            line.territory_name = body.territory.name if body.territory_id else ""
+    for line in bodies.values():
         group = territories.setdefault(
             line.territory_pk, Breakdown(pk=line.territory_pk, name=line.territory_name)
         )
@@ -367,4 +416,6 @@ def envelope_stats(envelope: BudgetEnvelope, *, today: date) -> EnvelopeStats:
         pace=pace,
         pace_months=len(recent) if pace else 0,
         current_index=current,
+        funded_training_bodies=funded_bodies,
+        funded_territories=funded_territories,
     )

@@ -52,9 +52,7 @@ def envelope_list(request):
 
 @staff_required
 def envelope_detail(request, pk):
-    envelope = get_object_or_404(
-        BudgetEnvelope.objects.prefetch_related("territories", "training_bodies"), pk=pk
-    )
+    envelope = get_object_or_404(BudgetEnvelope, pk=pk)
     today = timezone.localdate()
     stats = envelope_stats(envelope, today=today)
     figures = stats.figures
