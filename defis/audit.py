@@ -90,14 +90,15 @@ def trail(record, *, length: int = TRAIL_LENGTH) -> Trail:
     """The latest `length` saves of `record`, latest first, and how many there are in all.
 
     A fixed number of queries whatever the length of the history: the versions (one more
-    than shown, to compare the oldest shown with), their count, and one per kind of related
-    record whose value changed."""
+    than shown, to compare the oldest shown with), their count when there are more than
+    that, and one per kind of related record whose value changed."""
     versions = list(
         record.history.select_related("history_user").order_by("-history_date", "-history_id")[
             : length + 1
         ]
     )
-    total = record.history.count()
+    # Fewer than asked for: they are all there, no need to count them.
+    total = len(versions) if len(versions) <= length else record.history.count()
     shown = versions[:length]
     pairs = [
         (version, versions[index + 1] if index + 1 < len(versions) else None)
