@@ -67,16 +67,16 @@ class Measure:
 
 
 @contextmanager
-def throwaway_database():
+def throwaway_database(suffix: str = "bench_money"):
     """A test database for the run, dropped at the end: in memory with SQLite; with
-    PostgreSQL `test_<name>_bench_money`, so that a test run going on at the same time
-    (in `test_<name>`) is left alone."""
+    PostgreSQL `test_<name>_<suffix>`, so that a test run going on at the same time
+    (in `test_<name>`) or another benchmark is left alone."""
     connection = connections[DEFAULT_DB_ALIAS]
     old_name = connection.settings_dict["NAME"]
     if connection.vendor == "postgresql":
         connection.settings_dict["TEST"] = {
             **connection.settings_dict.get("TEST", {}),
-            "NAME": f"test_{old_name}_bench_money",
+            "NAME": f"test_{old_name}_{suffix}",
         }
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:

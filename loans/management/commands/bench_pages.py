@@ -36,7 +36,7 @@ import weasyprint
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import connection
 from django.db.models import Case, Count, When
 from django.test import Client
 from django.test.utils import override_settings
@@ -49,7 +49,7 @@ from defis.periods import add_months
 from defis.permissions import STAFF_GROUP_NAME
 from loans import agreements, ledger, scale
 from loans.management.commands.bench_documents import PLAIN_TEMPLATE, full_pages, machine, timed
-from loans.management.commands.bench_money import database_name
+from loans.management.commands.bench_money import database_name, throwaway_database
 from loans.models import AgreementTemplate, Loan
 from trainees.models import Coordinator
 
@@ -86,24 +86,6 @@ def percentile(values: list[float], rank: int) -> float:
     if len(values) == 1:
         return values[0]
     return statistics.quantiles(values, n=100, method="inclusive")[rank - 1]
-
-
-@contextmanager
-def throwaway_database():
-    """In memory with SQLite; `test_<name>_bench_pages` with PostgreSQL, so that a test run
-    or another benchmark going on at the same time is left alone."""
-    database = connections[DEFAULT_DB_ALIAS]
-    old_name = database.settings_dict["NAME"]
-    if database.vendor == "postgresql":
-        database.settings_dict["TEST"] = {
-            **database.settings_dict.get("TEST", {}),
-            "NAME": f"test_{old_name}_bench_pages",
-        }
-    database.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
-        yield
-    finally:
-        database.creation.destroy_test_db(old_name, verbosity=0)
 
 
 @contextmanager
@@ -156,7 +138,7 @@ class Command(BaseCommand):
                 ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"],
                 ROOT_URLCONF="defis.bench_urls",
             ),
-            throwaway_database(),
+            throwaway_database(suffix="bench_pages"),
             translation.override(settings.LANGUAGE_CODE),
         ):
             self.database = database_name()
