@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
+from django.db import connections
 from django.db.models import CharField, Count, FilteredRelation, Func, Max, Q, Sum
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -358,6 +359,17 @@ def _scan(rows, *, today: date, first: int, last: int, now: int, reversed_period
     return scan
 
 
+def _driver_rows(queryset) -> list[tuple]:
+    """The rows of a `values_list` queryset as the database driver gives them: Django's
+    iteration builds and converts each row again in Python (8 ms of the report's 100 for the
+    15,500 loans of an envelope at the design scale). For columns that need no conversion:
+    integers, text, and dates on PostgreSQL (on SQLite, see `_DateAsRead`)."""
+    sql, params = queryset.query.get_compiler(queryset.db).as_sql()
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def _reversals(envelope: BudgetEnvelope):
     """Every reversal of the envelope's loans, with the line it cancels (few rows), as
     named rows: `row.amount`, `row.reverses__kind`…"""
@@ -413,7 +425,7 @@ def _consumed(envelope: BudgetEnvelope) -> tuple[Decimal, int]:
 
 def reconcile(envelope: BudgetEnvelope, *, today: date) -> Report:
     """The whole report on `envelope` as of `today`."""
-    rows = _loan_rows(envelope)
+    rows = _driver_rows(_loan_rows(envelope))
     reversals = _reversals(envelope)
     daily = _daily(envelope)
     consumed, drawing_lines = _consumed(envelope)
