@@ -61,9 +61,10 @@ def dashboard(request):
         )
         .order_by("territory__name", "name")
     )
+    # By name: a grouped query leaves the model's ordering out.
     territories = Territory.objects.annotate(
         training_body_count=Count("training_bodies", filter=Q(training_bodies__active=True)),
-    )
+    ).order_by("name")
     figures = User.objects.filter(is_active=True).aggregate(
         staff_count=Count("id", filter=Q(is_staff=True, coordinator__isnull=True)),
         coordinator_count=Count("id", filter=Q(coordinator__isnull=False)),

@@ -8,6 +8,7 @@ from loans.models import LoanRequest
 from tests.factories import (
     CoordinatorFactory,
     CourseFactory,
+    TerritoryFactory,
     TraineeFactory,
     TrainingBodyFactory,
     make_laptop,
@@ -106,3 +107,11 @@ def test_it_counts_the_loans_to_hand_over_on_loan_ending_soon_and_overdue(client
     assert figures["end=ending_soon"] == 0
     assert soon.planned_end_date < timezone.localdate() + timedelta(days=4)
     assert f'href="{reverse("loans:loans")}?end=overdue"' in response.content.decode()
+
+
+def test_it_lists_the_territories_by_name(client, alice):
+    for name in ("Vannes", "Auray", "Pontivy", "Lorient"):
+        TerritoryFactory(name=name)
+    client.force_login(alice)
+    names = [t.name for t in client.get(reverse("dashboard")).context["territories"]]
+    assert names == sorted(names) and {"Vannes", "Auray", "Pontivy", "Lorient"} <= set(names)
