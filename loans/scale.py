@@ -66,6 +66,17 @@ class Counts:
 DESIGN_SCALE = Counts()
 
 
+def add_fraction_argument(parser) -> None:
+    """The `--fraction` option of the commands that make this dataset (`seed_scale`,
+    `bench_money`, `bench_pages`), read with `fraction_of_design`."""
+    parser.add_argument(
+        "--fraction",
+        type=float,
+        default=1.0,
+        help="Make that fraction of the design scale (1 = 30,000 loans), for a quick look.",
+    )
+
+
 def fraction_of_design(fraction: float) -> Counts:
     """`fraction` of the design scale (1 = the design scale itself), never below a handful of
     each, for a quick look (`seed_scale --fraction`, `bench_money --fraction`)."""

@@ -101,12 +101,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--runs", type=int, default=20, help="Calls to take the median of.")
-        parser.add_argument(
-            "--fraction",
-            type=float,
-            default=1.0,
-            help="Make that fraction of the design scale (1 = 30,000 loans), for a quick look.",
-        )
+        scale.add_fraction_argument(parser)
         parser.add_argument(
             "--check", action="store_true", help="Fail when a target of issue 6 is missed."
         )

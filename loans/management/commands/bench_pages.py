@@ -106,12 +106,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--runs", type=int, default=30, help="Requests per page.")
         parser.add_argument("--renders", type=int, default=20, help="Agreement renders.")
-        parser.add_argument(
-            "--fraction",
-            type=float,
-            default=1.0,
-            help="Make that fraction of the design scale (1 = 30,000 loans), for a quick look.",
-        )
+        scale.add_fraction_argument(parser)
         parser.add_argument(
             "--write", action="store_true", help="Put the table into docs/benchmarks.md."
         )

@@ -38,12 +38,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--fraction",
-            type=float,
-            default=1.0,
-            help="Make that fraction of the design scale (1 = 30,000 loans), for a quick look.",
-        )
+        scale.add_fraction_argument(parser)
         parser.add_argument(
             "--seed", type=int, default=56600, help="Seed of the random choices (same data)."
         )
