@@ -3,8 +3,8 @@ arrears list and its filters), and line by line for one loan (its account, a rec
 
 The rule is loans.ledger's (`statement`): the charges of the months begun, settled oldest
 first by what was paid or waived; a line and its reversal cancel out. The SQL here says the
-same thing without walking the lines in Python: month k is unpaid while the charges up to it
-add up to more than the credits (the charges in all, less the balance).
+same thing without walking the lines in Python: the months not paid are the last ones, so a
+month is unpaid while the charges after it add up to less than the balance.
 tests/loans/test_money_views.py checks both agree.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import DecimalField, F, OuterRef, Subquery, Sum, Window
+from django.db.models import DecimalField, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from .ledger import ZERO, Statement, period_start, statement
@@ -30,9 +30,18 @@ def _total(entries) -> Subquery:
     )
 
 
+def _reversed_ids():
+    """The ids of the lines that were reversed, read from the reversals: few, found through
+    the index on the kind, and read once per query as a set that each line is looked up in.
+    (Asked of every line with a reverses id instead, PostgreSQL without statistics expects
+    the whole ledger, reads it to build the set, and past its working memory reads it again
+    for every line looked up.)"""
+    return FeeEntry.objects.filter(kind=Kind.REVERSAL, reverses__isnull=False).values("reverses")
+
+
 def _live_charges():
     """The charges not reversed."""
-    return FeeEntry.objects.filter(kind=Kind.CHARGE, reversed_by__isnull=True)
+    return FeeEntry.objects.filter(kind=Kind.CHARGE).exclude(pk__in=_reversed_ids())
 
 
 def balance():
@@ -45,50 +54,72 @@ def with_balance(loans):
     return loans.annotate(balance=balance())
 
 
-def in_arrears(loans):
-    """The loans that owe something, with `balance`, `owed_since` (the first day of the oldest
-    month not fully paid) and `last_paid_on` (the last payment not reversed)."""
-    # Month k is unpaid while the charges up to it add up to more than what was credited,
-    # that is more than the charges in all less the balance. Two window sums over the loan's
-    # charges say it in one pass (a subquery per charge would be read for every month).
+def _owing(*, owed_since_before: date | None = None):
+    """The ids of the loans that owe something, found by one pass over the whole ledger
+    grouped by loan, rather than by a sum for every loan. No join and no subquery per line:
+    the plan stays the same whatever the planner's statistics.
+
+    With `owed_since_before`, only those whose oldest month not fully paid began before that
+    day: the months begun before it are not all paid while the balance is more than the
+    charges (not reversed) from that day on, summed in the same pass."""
+    owing = FeeEntry.objects.order_by().values("loan").annotate(owed=Sum("amount"))
+    if owed_since_before is None:
+        return owing.filter(owed__gt=0).values("loan")
+    charged_from_day = Sum(
+        "amount",
+        filter=Q(kind=Kind.CHARGE, entry_date__gte=owed_since_before) & ~Q(pk__in=_reversed_ids()),
+    )
+    owing = owing.annotate(charged_from_day=Coalesce(charged_from_day, ZERO, output_field=MONEY))
+    # The charges from that day on are never negative: owing more than them is owing.
+    return owing.filter(owed__gt=F("charged_from_day")).values("loan")
+
+
+def owing(loans, *, owed_since_before: date | None = None):
+    """The loans of `loans` that owe something (see `_owing`), with their `balance`: what the
+    arrears list sorts, counts and adds up. The balance is summed for those loans only."""
+    return with_balance(loans.filter(pk__in=_owing(owed_since_before=owed_since_before)))
+
+
+def with_owed_since(loans):
+    """`owed_since` on loans with `balance`: the first day of the oldest month not fully
+    paid, the charge's own date.
+
+    Payments settle the oldest months first, so the months not paid are the last ones: the
+    oldest of them is the latest charge whose charges from it on add up to the balance at
+    least. Read from the latest month back, it is found after as many months as are unpaid
+    (a sum over a few lines each), whatever the number paid before."""
+    charged_from_here = _total(
+        _live_charges().filter(loan=OuterRef("loan"), period__gte=OuterRef("period"))
+    )
     oldest_unpaid = (
         _live_charges()
         .filter(loan=OuterRef("pk"))
-        .annotate(
-            through=Window(Sum("amount"), order_by=F("period").asc()),
-            charged=Window(Sum("amount")),
-        )
-        .filter(through__gt=F("charged") - OuterRef("balance"))
-        .order_by("period")
+        .alias(charged_from_here=charged_from_here)
+        .filter(charged_from_here__gte=OuterRef("balance"))
+        .order_by("-period")
         .values("entry_date")[:1]
     )
+    return loans.annotate(owed_since=Subquery(oldest_unpaid))
+
+
+def in_arrears(loans):
+    """The loans that owe something, with `balance`, `owed_since` (the first day of the oldest
+    month not fully paid) and `last_paid_on` (the last payment not reversed).
+
+    The arrears list reads `owing` and `with_owed_since` (to sort) only, and the last two
+    from the ledger lines of the rows it shows (loans.money_views)."""
     last_payment = (
-        FeeEntry.objects.filter(loan=OuterRef("pk"), kind=Kind.PAYMENT, reversed_by__isnull=True)
+        FeeEntry.objects.filter(loan=OuterRef("pk"), kind=Kind.PAYMENT)
+        .exclude(pk__in=_reversed_ids())
         .order_by("-entry_date", "-pk")
         .values("entry_date")[:1]
     )
-    # The loans that owe, found by one pass over the ledger (grouped by loan) rather than by a
-    # sum for every loan; the balance is then read again for those only.
-    owing = (
-        FeeEntry.objects.order_by()
-        .values("loan")
-        .annotate(owed=Sum("amount"))
-        .filter(owed__gt=0)
-        .values("loan")
-    )
-    return with_balance(loans.filter(pk__in=owing)).annotate(
-        owed_since=Subquery(oldest_unpaid), last_paid_on=Subquery(last_payment)
-    )
+    return with_owed_since(owing(loans)).annotate(last_paid_on=Subquery(last_payment))
 
 
 def owed_since_before(loans, day: date):
-    """The loans of `in_arrears` whose oldest month not fully paid began before `day`. Said
-    without `owed_since`, so that it stays one plain sum per loan: the months begun before
-    `day` are not all paid while the balance is more than the charges from `day` on."""
-    from_day = _total(_live_charges().filter(loan=OuterRef("pk"), entry_date__gte=day))
-    return loans.alias(charged_from_day=Coalesce(from_day, ZERO, output_field=MONEY)).filter(
-        balance__gt=F("charged_from_day")
-    )
+    """The loans of `in_arrears` whose oldest month not fully paid began before `day`."""
+    return loans.filter(pk__in=_owing(owed_since_before=day))
 
 
 # --- One loan's account ---------------------------------------------------------------------

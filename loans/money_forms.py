@@ -20,6 +20,7 @@ from django.utils.translation import ngettext
 
 from defis.periods import add_months
 from defis.permissions import is_staff_member
+from trainees.filters import CourseChoiceFilter, ListedModelChoiceFilter
 from trainees.models import Course, TrainingBody
 
 from . import balances
@@ -144,27 +145,29 @@ def _owed_for_choices():
 
 
 class ArrearsFilter(django_filters.FilterSet):
-    """The filters above the arrears list. The queryset comes sorted by the amount owed."""
+    """The filters above the arrears list, and its order: the largest amount owed first, or
+    the oldest month unpaid first.
 
-    training_body = django_filters.ModelChoiceFilter(
+    Given the loans the user may see, it keeps those of the body and course chosen, then
+    those of them that owe (for more than the months chosen), found in one pass over the
+    ledger (`filter_queryset`, `balances.owing`)."""
+
+    training_body = ListedModelChoiceFilter(
         label=_("Training body"),
         field_name="course__training_body",
         queryset=TrainingBody.objects.all(),
         empty_label=_("All"),
     )
-    course = django_filters.ModelChoiceFilter(
+    course = CourseChoiceFilter(
         label=_("Course"), field_name="course", queryset=Course.objects.none(), empty_label=_("All")
     )
+    # These two are read by `filter_queryset`, not applied one after the other.
     owed_for = django_filters.ChoiceFilter(
-        label=_("Owed for"),
-        choices=_owed_for_choices,
-        method="owed_for_more_than",
-        empty_label=_("Any time"),
+        label=_("Owed for"), choices=_owed_for_choices, empty_label=_("Any time")
     )
     sort = django_filters.ChoiceFilter(
         label=_("Sort by"),
         choices=[(LARGEST, _("Amount owed")), (OLDEST, _("Owed since (oldest first)"))],
-        method="sorted_by",
         empty_label=None,
     )
 
@@ -181,10 +184,16 @@ class ArrearsFilter(django_filters.FilterSet):
             "training_body"
         )
 
-    def owed_for_more_than(self, queryset, name, value):
-        return balances.owed_since_before(queryset, add_months(self.today, -int(value)))
-
-    def sorted_by(self, queryset, name, value):
-        if value == OLDEST:
-            return queryset.order_by("owed_since", "-balance", "number")
+    def filter_queryset(self, queryset):
+        data = self.form.cleaned_data
+        for name in ("training_body", "course"):
+            if name in self.filters:
+                queryset = self.filters[name].filter(queryset, data.get(name))
+        owed_for = data.get("owed_for")
+        queryset = balances.owing(
+            queryset,
+            owed_since_before=add_months(self.today, -int(owed_for)) if owed_for else None,
+        )
+        if data.get("sort") == OLDEST:
+            return balances.with_owed_since(queryset).order_by("owed_since", "-balance", "number")
         return queryset.order_by(*LARGEST_FIRST)
