@@ -21,6 +21,7 @@ import csv
 import io
 import os
 import re
+from datetime import timedelta
 
 import tablib
 from django.conf import settings
@@ -29,12 +30,12 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from import_export import resources
 from import_export.formats import base_formats
 from import_export.results import RowResult
-from import_export.tmp_storages import TempFolderStorage
+from import_export.tmp_storages import MediaStorage
 
 # The header is line 1 of the file: data row n (counted from 1) is line n + 1.
 HEADER_LINES = 1
@@ -398,13 +399,36 @@ class SpreadsheetResource(resources.ModelResource):
         ]
 
 
-class UploadBytesStorage(TempFolderStorage):
+class UploadBytesStorage(MediaStorage):
     """The admin's copy of an upload between the preview and the confirmation, read back
-    as bytes whatever the format: the CSV reader finds the encoding itself (decode_text)."""
+    as bytes whatever the format: the CSV reader finds the encoding itself (decode_text).
 
-    def read(self):
-        with open(self.get_full_path(), "rb") as file:
-            return file.read()
+    It is kept under MEDIA_ROOT (in `django-import-export/`, under a random name), not in
+    the server's temporary folder: with several servers on shared storage, the confirmation
+    may reach another server than the preview. MEDIA_ROOT is never served as such, and
+    Django's storage refuses a name that leads out of it. The library removes the copy once
+    the file is imported; the copies of previews never confirmed (names, birth dates) are
+    removed at the next import a day later."""
+
+    KEPT_FOR = timedelta(days=1)
+
+    def save(self, data):
+        self._remove_abandoned()
+        super().save(data)
+
+    def _remove_abandoned(self) -> None:
+        try:
+            _folders, names = self._storage.listdir(self.MEDIA_FOLDER)
+        except FileNotFoundError:
+            return
+        limit = timezone.now() - self.KEPT_FOR
+        for name in names:
+            path = os.path.join(self.MEDIA_FOLDER, name)
+            try:
+                if self._storage.get_modified_time(path) < limit:
+                    self._storage.delete(path)
+            except OSError:  # removed meanwhile, by another import or another server
+                continue
 
 
 def _not_too_big(upload) -> None:

@@ -11,6 +11,10 @@ list is saved as plain "CSV (séparateur : point-virgule)". Its accents must com
 """
 
 import io
+import os
+import tempfile
+import time
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -425,6 +429,7 @@ def test_a_trainee_csv_from_french_excel_keeps_its_accents_in_the_admin(client, 
     [
         pytest.param({"import_file_name": "nowhere.csv"}, id="file-gone"),
         pytest.param({"import_file_name": ".."}, id="a-folder"),
+        pytest.param({"import_file_name": "../../../../../../etc/hostname"}, id="out-of-media"),
         pytest.param({"format": "7"}, id="format-off-the-list"),
         pytest.param({"format": "csv"}, id="format-not-a-number"),
         pytest.param({"resource": "3"}, id="resource-off-the-list"),
@@ -444,6 +449,41 @@ def test_a_confirmation_that_no_longer_matches_a_file_sends_back_to_the_import(
     assert response["Location"] == LAPTOP_IMPORT
     assert messages_of(response) == [FILE_GONE]
     assert not Laptop.objects.exists()
+
+
+def test_the_copy_between_preview_and_confirmation_is_kept_on_shared_storage(
+    client, alice, settings
+):
+    """Under MEDIA_ROOT, which several servers share, not in one server's temporary folder:
+    the confirmation may reach another server than the preview. Removed once imported."""
+    client.force_login(alice)
+    content = csv_bytes([LAPTOP_HEADER, *LAPTOP_ROWS])
+    preview = admin_upload(client, LAPTOP_IMPORT, "ordinateurs.csv", content)
+    name = preview.context["confirm_form"].initial["import_file_name"]
+    copy = Path(settings.MEDIA_ROOT) / "django-import-export" / name
+    assert copy.read_bytes() == content
+    assert not (Path(tempfile.gettempdir()) / name).exists()
+    assert confirm(client, LAPTOP_CONFIRM, preview).status_code == 302
+    assert Laptop.objects.count() == 2
+    assert not copy.exists()
+
+
+def test_the_copies_of_previews_never_confirmed_go_at_the_next_import_a_day_later(
+    client, alice, settings
+):
+    folder = Path(settings.MEDIA_ROOT) / "django-import-export"
+    folder.mkdir(parents=True, exist_ok=True)
+    abandoned, recent = folder / "abandoned", folder / "recent"
+    abandoned.write_bytes(b"nom;prenom")
+    recent.write_bytes(b"nom;prenom")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(abandoned, (two_days_ago, two_days_ago))
+    client.force_login(alice)
+    content = csv_bytes([LAPTOP_HEADER, *LAPTOP_ROWS])
+    preview = admin_upload(client, LAPTOP_IMPORT, "ordinateurs.csv", content)
+    assert preview.context["confirm_form"]
+    assert not abandoned.exists()
+    assert recent.exists()
 
 
 def test_a_confirmation_sent_twice_imports_once(client, alice):
