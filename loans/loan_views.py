@@ -9,7 +9,7 @@ and changes nothing.
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -79,13 +79,18 @@ def allowed_actions(loan: Loan, user) -> list[str]:
 def _status_counts(user, today):
     """How many loans of each kind the user may see: one query, whatever the number of loans;
     "overdue" and "ending soon" are the queryset's own definitions."""
-    visible = Loan.objects.visible_to(user).order_by()
-    overdue = visible.overdue(today=today).values("pk")
-    ending_soon = visible.ending_soon(today=today, days=ENDING_SOON_DAYS).values("pk")
-    rows = visible.values("status").annotate(
-        n=Count("pk"),
-        overdue=Count("pk", filter=Q(pk__in=overdue)),
-        ending_soon=Count("pk", filter=Q(pk__in=ending_soon)),
+    rows = (
+        Loan.objects.visible_to(user)
+        .order_by()
+        .values("status")
+        .annotate(
+            n=Count("pk"),
+            overdue=Count("pk", filter=Loan.objects.overdue_condition(today=today)),
+            ending_soon=Count(
+                "pk",
+                filter=Loan.objects.ending_soon_condition(today=today, days=ENDING_SOON_DAYS),
+            ),
+        )
     )
     counts = {status.value: 0 for status in Status} | {"overdue": 0, "ending_soon": 0}
     for row in rows:

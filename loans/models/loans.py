@@ -133,14 +133,25 @@ class LoanQuerySet(VisibleToQuerySet):
     def active(self):
         return self.filter(status=Loan.Status.ACTIVE)
 
-    def overdue(self, *, today: date):
+    @staticmethod
+    def overdue_condition(*, today: date) -> Q:
         """Handed over, and the planned end has passed without a return."""
-        return self.active().filter(planned_end_date__lt=today)
+        return Q(status=Loan.Status.ACTIVE, planned_end_date__lt=today)
+
+    @staticmethod
+    def ending_soon_condition(*, today: date, days: int = 14) -> Q:
+        """Handed over, and the planned end is within `days` days."""
+        return Q(
+            status=Loan.Status.ACTIVE,
+            planned_end_date__gte=today,
+            planned_end_date__lte=today + timedelta(days=days),
+        )
+
+    def overdue(self, *, today: date):
+        return self.filter(self.overdue_condition(today=today))
 
     def ending_soon(self, *, today: date, days: int = 14):
-        return self.active().filter(
-            planned_end_date__gte=today, planned_end_date__lte=today + timedelta(days=days)
-        )
+        return self.filter(self.ending_soon_condition(today=today, days=days))
 
 
 class Loan(ChoiceLabels, models.Model):
